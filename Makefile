@@ -1,0 +1,91 @@
+# vfpath - top-level Makefile.
+#
+#   make            the guest module vfpath.ko (against KDIR) and the tools
+#   make check      installs what it needs, builds, runs every test
+#   make demo       boots the lab guest and runs traffic through it
+#   make style      checkpatch --strict and a W=1 build of the kernel code
+#   make lab-deps   what the lab boots: kernel, initramfs, module, tools
+#
+# KDIR defaults to the running kernel's build directory if it exists,
+# otherwise to the headers of the lab's Debian kernel (scripts/kernel-version).
+# The lab always builds the module against its own guest kernel.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+BIN := $(BUILD)/bin
+LAB := $(BUILD)/lab
+
+LAB_KVER = $(shell $(TOP)/scripts/kernel-version)
+LAB_KDIR = /usr/src/linux-headers-$(LAB_KVER)
+RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
+KDIR ?= $(if $(wildcard $(RUNNING_KDIR)),$(RUNNING_KDIR),$(LAB_KDIR))
+
+CFLAGS ?= -O2 -g
+TOOL_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror=implicit-function-declaration
+KERNEL_SOURCES := $(wildcard failover/*.[ch] vf-driver/*.[ch] synthetic/*.[ch])
+
+.PHONY: all module tools setup lab-deps check demo style clean help FORCE
+
+all: module tools
+
+help:
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+
+setup:
+	@$(TOP)/scripts/setup
+
+module: setup
+	@echo "vfpath: building vfpath.ko against KDIR=$(KDIR)"
+	$(MAKE) -C $(KDIR) M=$(TOP) modules
+
+tools: $(BIN)/vfpath-qmp $(BIN)/flowgen
+
+$(BIN)/vfpath-qmp: scripts/qmp/vfpath-qmp.c | setup
+	@mkdir -p $(BIN)
+	$(CC) $(TOOL_CFLAGS) -o $@ $< -ljson-c
+
+# Static: the same binary runs on the host and in the lab guest.
+$(BIN)/flowgen: tests/flowgen/flowgen.c | setup
+	@mkdir -p $(BIN)
+	$(CC) $(TOOL_CFLAGS) -static -o $@ $<
+
+# The module for the lab's guest kernel, whatever KDIR says.
+$(LAB)/vfpath.ko: FORCE | setup
+	@mkdir -p $(LAB)
+	@echo "vfpath: building vfpath.ko for the lab kernel $(LAB_KVER)"
+	@set -o pipefail; $(MAKE) -s -C $(LAB_KDIR) M=$(TOP) modules 2>&1 | { grep -v '^Skipping BTF' || true; }
+	@cmp -s vfpath.ko $@ || cp vfpath.ko $@
+
+# PVH boot of the uncompressed kernel skips the xz decompressor, which takes
+# seconds under TCG. The vmlinux is cut out of Debian's bzImage.
+$(LAB)/vmlinux-%: /boot/vmlinuz-%
+	@mkdir -p $(LAB)
+	$(TOP)/scripts/extract-vmlinux $< $@
+
+$(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen scripts/mkinitramfs scripts/guest-init
+	$(TOP)/scripts/mkinitramfs -k $(LAB_KVER) -o $@ -m $(LAB)/vfpath.ko -b $(BIN)/flowgen
+	@echo "$(LAB_KVER)" > $(LAB)/kver
+
+lab-deps: setup tools
+	@$(MAKE) -s $(LAB)/initramfs.cpio $(LAB)/vmlinux-$(LAB_KVER)
+
+check: lab-deps
+	@$(TOP)/tests/run
+
+demo: lab-deps
+	@$(TOP)/scripts/demo
+
+style: setup
+	@$(TOP)/scripts/checkpatch $(KERNEL_SOURCES)
+	@echo "vfpath: W=1 build against $(LAB_KDIR)"
+	@$(MAKE) -s -C $(LAB_KDIR) M=$(TOP) clean
+	@$(MAKE) -s -C $(LAB_KDIR) M=$(TOP) W=1 modules 2>&1 | tee $(BUILD)/w1.log; \
+		! grep -E 'warning:|error:' $(BUILD)/w1.log
+	@echo "vfpath: W=1 build clean"
+
+clean:
+	-$(MAKE) -s -C $(LAB_KDIR) M=$(TOP) clean 2>/dev/null
+	rm -rf $(BUILD)
+
+FORCE:

@@ -1,0 +1,256 @@
+# shellcheck shell=bash
+# The vfpath lab, as a library: sourced by scripts/lab, scripts/demo and the
+# tests. It builds nothing; `make lab-deps` (which every caller runs first)
+# leaves the kernel, initramfs and tools in build/.
+#
+#   netns vfp-ID-peer            netns vfp-ID-host
+#  +--------------------+      +-----------------------------------------+
+#  | eth0 198.18.0.1/24 |      |  br0 ----+---- ID-p (veth to the peer)   |
+#  |      fd00::1/64    |=veth=|          +---- GUEST-s  (tap, virtio-net) |
+#  +--------------------+      |          +---- GUEST-v  (tap, e1000e)     |
+#                              |  qemu-system-x86_64 -accel tcg -M q35    |
+#                              |   guest NICs share MAC 52:54:00:5f:00:02 |
+#                              |   guest address 198.18.0.2, fd00::2     |
+#                              +-----------------------------------------+
+#
+# Every namespace, tap and QEMU process belongs to one lab instance (ID) and
+# goes away in lab_cleanup, which callers run from `trap ... EXIT`.
+
+LAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB_BUILD=${LAB_BUILD:-$LAB_TOP/build}
+LAB_QMP=$LAB_BUILD/bin/vfpath-qmp
+LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-120}
+LAB_MEM=${LAB_MEM:-512}
+
+LAB_PEER_IP4=198.18.0.1
+LAB_PEER_IP6=fd00::1
+LAB_GUEST_IP4=198.18.0.2
+LAB_GUEST_IP6=fd00::2
+LAB_PREFIX4=24
+LAB_PREFIX6=64
+LAB_GUEST_MAC=52:54:00:5f:00:02
+
+LAB_ID=""
+LAB_DIR=""
+LAB_HOST_NS=""
+LAB_PEER_NS=""
+LAB_GUESTS=()
+
+lab_log() { echo "lab: $*" >&2; }
+lab_die() { echo "lab: error: $*" >&2; exit 1; }
+
+lab_now_ms() { date +%s%3N; }
+
+# lab_busywait TIMEOUT_MS CMD...: runs CMD until it succeeds or time is up.
+lab_busywait() {
+	local timeout=$1 start
+	shift
+	start=$(lab_now_ms)
+	until "$@"; do
+		[ $(($(lab_now_ms) - start)) -lt "$timeout" ] || return 1
+		sleep 0.1
+	done
+}
+
+lab_kernel_version() { cat "$LAB_BUILD/lab/kver"; }
+
+# lab_init: names this lab instance and makes its state directory.
+lab_init() {
+	[ -z "$LAB_ID" ] || return 0
+	[ "$(id -u)" -eq 0 ] || lab_die "the lab needs root (namespaces, taps)"
+	[ -x "$LAB_QMP" ] && [ -e "$LAB_BUILD/lab/initramfs.cpio" ] ||
+		lab_die "lab not built: run 'make lab-deps'"
+	LAB_ID=$(printf '%04x' $((RANDOM % 65536)))
+	LAB_DIR=$(mktemp -d "/tmp/vfpath-lab-$LAB_ID.XXXX")
+}
+
+# lab_ns_add NAME: creates namespace vfp-ID-NAME with lo up; prints its name.
+lab_ns_add() {
+	local ns=vfp-$LAB_ID-$1
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+
+# lab_net_up: the host namespace with its bridge and the peer namespace.
+lab_net_up() {
+	lab_init
+	LAB_HOST_NS=$(lab_ns_add host)
+	LAB_PEER_NS=$(lab_ns_add peer)
+	ip netns exec "$LAB_HOST_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip netns exec "$LAB_HOST_NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$LAB_HOST_NS" link add br0 type bridge
+	ip -n "$LAB_HOST_NS" link set br0 up
+	ip -n "$LAB_HOST_NS" link add "$LAB_ID-p" type veth peer name eth0 \
+		netns "$LAB_PEER_NS"
+	ip -n "$LAB_HOST_NS" link set "$LAB_ID-p" master br0 up
+	ip -n "$LAB_PEER_NS" addr add "$LAB_PEER_IP4/$LAB_PREFIX4" dev eth0
+	ip -n "$LAB_PEER_NS" addr add "$LAB_PEER_IP6/$LAB_PREFIX6" dev eth0 nodad
+	ip -n "$LAB_PEER_NS" link set eth0 up
+}
+
+# lab_peer CMD...: runs CMD in the peer namespace.
+lab_peer() { ip netns exec "$LAB_PEER_NS" "$@"; }
+# lab_host CMD...: runs CMD in the host namespace (bridge, taps, QEMU).
+lab_host() { ip netns exec "$LAB_HOST_NS" "$@"; }
+
+lab_tap_add() {
+	ip -n "$LAB_HOST_NS" tuntap add dev "$1" mode tap
+	ip -n "$LAB_HOST_NS" link set "$1" master br0 up
+}
+
+lab_guest_dir() { echo "$LAB_DIR/$1"; }
+
+# lab_nic_args GUEST MODE: QEMU arguments for the guest's two NICs.
+#   auto      virtio-net + e1000e with the same MAC (vfpath pairs by MAC)
+#   failover  the same with failover=on / failover_pair_id (STANDBY)
+#   virtio    virtio-net only
+lab_nic_args() {
+	local g=$1 mode=$2 fo="" pair=""
+	case "$mode" in
+	auto) ;;
+	failover) fo=",failover=on"; pair=",failover_pair_id=net0" ;;
+	virtio) ;;
+	*) lab_die "unknown NIC mode '$mode' (auto, failover, virtio)" ;;
+	esac
+	echo "-netdev tap,id=hn0,ifname=$g-s,script=no,downscript=no"
+	echo "-device virtio-net-pci,netdev=hn0,mac=$LAB_GUEST_MAC,id=net0,romfile=$fo"
+	echo "-device pcie-root-port,id=rp1,slot=1,chassis=1"
+	[ "$mode" = virtio ] && return 0
+	echo "-netdev tap,id=hn1,ifname=$g-v,script=no,downscript=no"
+	echo "-device $(lab_vf_device "$mode")"
+}
+
+# lab_vf_device MODE: the -device / device_add description of the VF.
+lab_vf_device() {
+	local pair=""
+	[ "${1:-auto}" = failover ] && pair=",failover_pair_id=net0"
+	echo "e1000e,netdev=hn1,mac=$LAB_GUEST_MAC,bus=rp1,id=vf0,romfile=$pair"
+}
+
+# lab_guest_start GUEST NICMODE [QEMU ARGS...]: boots a guest in the host
+# namespace and waits until its agent answers. GUEST is a short name
+# (at most 8 characters: it prefixes tap names).
+lab_guest_start() {
+	local g=$1 mode=$2 dir start kver
+	shift 2
+	[ ${#g} -le 8 ] || lab_die "guest name '$g' longer than 8 characters"
+	[ -n "$LAB_HOST_NS" ] || lab_die "lab_net_up first"
+	dir=$(lab_guest_dir "$g")
+	mkdir -p "$dir"
+	kver=$(lab_kernel_version)
+	lab_tap_add "$g-s"
+	[ "$mode" = virtio ] || lab_tap_add "$g-v"
+	LAB_GUESTS+=("$g")
+	start=$(lab_now_ms)
+	# shellcheck disable=SC2046 # word splitting of the NIC arguments is wanted
+	if ! lab_host qemu-system-x86_64 -name "vfpath-$LAB_ID-$g" \
+		-accel tcg -M q35 -m "$LAB_MEM" -smp 1 \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-kernel "$LAB_BUILD/lab/vmlinux-$kver" \
+		-initrd "$LAB_BUILD/lab/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 quiet ${LAB_APPEND:-}" \
+		-serial "file:$dir/serial.log" \
+		-qmp "unix:$dir/qmp.sock,server=on,wait=off" \
+		-qmp "unix:$dir/qmp-events.sock,server=on,wait=off" \
+		-chardev "socket,id=qga0,path=$dir/qga.sock,server=on,wait=off" \
+		-device virtio-serial-pci,id=vser0 \
+		-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0 \
+		$(lab_nic_args "$g" "$mode") \
+		"$@" \
+		-daemonize -pidfile "$dir/qemu.pid" 2>"$dir/qemu.stderr"; then
+		cat "$dir/qemu.stderr" >&2
+		lab_die "QEMU for guest '$g' did not start"
+	fi
+	if ! lab_busywait $((LAB_BOOT_TIMEOUT * 1000)) \
+		"$LAB_QMP" --ga --timeout 1000 "$dir/qga.sock" guest-ping >/dev/null 2>&1; then
+		tail -n 20 "$dir/serial.log" >&2
+		lab_die "guest '$g' did not answer within ${LAB_BOOT_TIMEOUT}s"
+	fi
+	echo $(($(lab_now_ms) - start)) >"$dir/boot_ms"
+}
+
+lab_guest_boot_ms() { cat "$(lab_guest_dir "$1")/boot_ms"; }
+
+# lab_guest GUEST CMD: runs a shell command in the guest, relays its output
+# and returns its exit status. LAB_EXEC_TIMEOUT_MS bounds it (default 60 s).
+lab_guest() {
+	"$LAB_QMP" --ga --timeout "${LAB_EXEC_TIMEOUT_MS:-60000}" \
+		"$(lab_guest_dir "$1")/qga.sock" exec "$2"
+}
+
+# lab_qmp GUEST STEP...: QMP steps on the guest's monitor (see vfpath-qmp).
+lab_qmp() {
+	local g=$1
+	shift
+	"$LAB_QMP" --timeout "${LAB_QMP_TIMEOUT_MS:-30000}" \
+		"$(lab_guest_dir "$g")/qmp.sock" "$@"
+}
+
+# lab_guest_stop GUEST: stops QEMU (TERM, then KILL after 5 s).
+lab_guest_stop() {
+	local pidf pid i
+	pidf="$(lab_guest_dir "$1")/qemu.pid"
+	[ -s "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	kill "$pid" 2>/dev/null || { rm -f "$pidf"; return 0; }
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	rm -f "$pidf"
+}
+
+# lab_leftovers: prints whatever of this lab instance still exists.
+lab_leftovers() {
+	local ns
+	[ -n "$LAB_ID" ] || return 0
+	for ns in $(ip netns list | awk '{print $1}'); do
+		case "$ns" in vfp-"$LAB_ID"-*) echo "netns $ns" ;; esac
+	done
+	pgrep -af "vfpath-$LAB_ID-" | sed 's/^/process /' || true
+	ip -br link | awk -v id="$LAB_ID" 'index($1, id "-") == 1 { print "link " $1 }'
+}
+
+# lab_cleanup: stops every guest, deletes the namespaces (with the bridge,
+# taps and veths in them) and the state directory. Keeps logs if asked.
+lab_cleanup() {
+	local g ns
+	[ -n "$LAB_ID" ] || return 0
+	for g in "${LAB_GUESTS[@]}"; do
+		lab_guest_stop "$g"
+	done
+	pkill -9 -f "vfpath-$LAB_ID-" 2>/dev/null || true
+	for ns in $(ip netns list | awk '{print $1}'); do
+		case "$ns" in
+		vfp-"$LAB_ID"-*)
+			ip netns pids "$ns" | xargs -r kill -9 2>/dev/null || true
+			ip netns del "$ns"
+			;;
+		esac
+	done
+	if [ -n "${LAB_KEEP_LOGS:-}" ] && [ -d "$LAB_DIR" ]; then
+		mkdir -p "$LAB_KEEP_LOGS"
+		cp -r "$LAB_DIR"/. "$LAB_KEEP_LOGS"/ 2>/dev/null || true
+		find "$LAB_KEEP_LOGS" -name '*.sock' -delete 2>/dev/null || true
+	fi
+	rm -rf "$LAB_DIR"
+	LAB_ID=""
+}
+
+# lab_guest_net GUEST DEV: addresses DEV in the guest (v4 and v6) and ups it.
+lab_guest_net() {
+	lab_guest "$1" "ip link set $2 up &&
+		ip addr add $LAB_GUEST_IP4/$LAB_PREFIX4 dev $2 &&
+		ip addr add $LAB_GUEST_IP6/$LAB_PREFIX6 dev $2 nodad"
+}
+
+# lab_guest_netdev_by_driver GUEST DRIVER: the guest netdev bound to DRIVER
+# (e1000e, virtio_net, net_failover, vfpath).
+lab_guest_netdev_by_driver() {
+	lab_guest "$1" "for d in /sys/class/net/*; do
+		drv=\$(ethtool -i \${d##*/} 2>/dev/null | awk '/^driver:/ {print \$2}')
+		[ \"\$drv\" = '$2' ] && echo \${d##*/}
+	done; true" | head -n 1
+}

@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfpath-qmp - a small client for QEMU's QMP monitor and the guest agent.
+ *
+ * The lab and vfpath-migrate drive QEMU through it. QEMU serves one client
+ * per monitor socket, so a step list runs on one connection: commands and
+ * waits for events in order, with events that arrive early (a DEVICE_DELETED
+ * before device_del's own return, say) kept for the next wait.
+ *
+ * For the guest agent it resynchronises with guest-sync-delimited (whatever
+ * an aborted earlier client left in the channel is skipped) and runs shell
+ * commands with guest-exec, relaying output and exit status.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_QMP_ERROR	1
+#define EXIT_USAGE	2
+#define EXIT_TIMEOUT	124
+
+struct conn {
+	int fd;
+	const char *path;
+	char *buf;
+	size_t len, cap;
+	struct json_object **events;	/* events not yet consumed by a wait */
+	size_t nevents;
+	int64_t deadline_ms;		/* absolute, CLOCK_MONOTONIC */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vfpath-qmp [--timeout MS] SOCKET STEP...\n"
+"       vfpath-qmp --ga [--timeout MS] SOCKET exec 'SHELL COMMAND'\n"
+"       vfpath-qmp --ga [--timeout MS] SOCKET COMMAND [ARGS-JSON]\n"
+"QMP steps, run in order on one connection:\n"
+"  COMMAND ['{ARGS-JSON}']     execute; print the return value as JSON\n"
+"  wait EVENT [KEY=VALUE]      wait for EVENT (whose data.KEY is VALUE); print it\n"
+"  sleep MS                    pause (between two commands of one session)\n"
+"--timeout bounds the whole run (default 30000 ms).\n"
+"Exit: 0 ok, 1 QEMU returned an error, 2 usage or connection error,\n"
+"124 timed out; with --ga exec, the command's own exit status.\n");
+}
+
+static int conn_open(struct conn *c, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "vfpath-qmp: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	c->path = path;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "vfpath-qmp: cannot connect to %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int conn_send(struct conn *c, struct json_object *msg)
+{
+	const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s), off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = write(c->fd, s + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "vfpath-qmp: write to %s: %s\n", c->path,
+				strerror(errno));
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return write(c->fd, "\n", 1) == 1 ? 0 : -1;
+}
+
+/*
+ * Reads the next JSON object (one per line). Bytes 0xff, the guest agent's
+ * sync delimiter, are dropped. Returns NULL with *timed_out on timeout.
+ */
+static struct json_object *conn_read(struct conn *c, bool *timed_out)
+{
+	struct json_object *obj;
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	char *nl;
+	int64_t left;
+	ssize_t n, i;
+	size_t w;
+
+	*timed_out = false;
+	for (;;) {
+		nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+		if (nl) {
+			*nl = '\0';
+			obj = json_tokener_parse(c->buf);
+			c->len -= (size_t)(nl + 1 - c->buf);
+			memmove(c->buf, nl + 1, c->len);
+			if (obj)
+				return obj;
+			continue;	/* partial garbage left by an earlier client */
+		}
+		left = c->deadline_ms - now_ms();
+		if (left <= 0) {
+			*timed_out = true;
+			return NULL;
+		}
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		if (c->cap - c->len < 65536) {
+			c->cap = c->cap ? c->cap * 2 : 131072;
+			c->buf = realloc(c->buf, c->cap);
+			if (!c->buf) {
+				perror("vfpath-qmp");
+				exit(EXIT_USAGE);
+			}
+		}
+		n = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "vfpath-qmp: %s closed the connection\n",
+				c->path);
+			return NULL;
+		}
+		/* Drop sync delimiters in place. */
+		w = c->len;
+		for (i = 0; i < n; i++)
+			if ((unsigned char)c->buf[c->len + i] != 0xff)
+				c->buf[w++] = c->buf[c->len + i];
+		c->len = w;
+	}
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void keep_event(struct conn *c, struct json_object *ev)
+{
+	c->events = realloc(c->events, (c->nevents + 1) * sizeof(*c->events));
+	if (!c->events) {
+		perror("vfpath-qmp");
+		exit(EXIT_USAGE);
+	}
+	c->events[c->nevents++] = ev;
+}
+
+/*
+ * Executes @cmd with @args (may be NULL) and returns the "return" member,
+ * or NULL after printing QEMU's error. Events seen meanwhile are kept.
+ * @rc is set to the exit code to use on failure.
+ */
+static struct json_object *execute(struct conn *c, const char *cmd,
+				   struct json_object *args, int *rc)
+{
+	struct json_object *msg = json_object_new_object(), *resp, *ret, *err;
+	bool timed_out;
+
+	json_object_object_add(msg, "execute", json_object_new_string(cmd));
+	if (args)
+		json_object_object_add(msg, "arguments", json_object_get(args));
+	if (conn_send(c, msg)) {
+		json_object_put(msg);
+		*rc = EXIT_USAGE;
+		return NULL;
+	}
+	json_object_put(msg);
+	for (;;) {
+		resp = conn_read(c, &timed_out);
+		if (!resp) {
+			if (timed_out)
+				fprintf(stderr, "vfpath-qmp: %s: timed out\n", cmd);
+			*rc = timed_out ? EXIT_TIMEOUT : EXIT_USAGE;
+			return NULL;
+		}
+		if (json_object_object_get_ex(resp, "event", NULL)) {
+			keep_event(c, resp);
+			continue;
+		}
+		if (json_object_object_get_ex(resp, "return", &ret)) {
+			json_object_get(ret);
+			json_object_put(resp);
+			return ret;
+		}
+		if (json_object_object_get_ex(resp, "error", &err)) {
+			fprintf(stderr, "vfpath-qmp: %s: %s: %s\n", cmd,
+				jstr(err, "class") ?: "?", jstr(err, "desc") ?: "?");
+			json_object_put(resp);
+			*rc = EXIT_QMP_ERROR;
+			return NULL;
+		}
+		json_object_put(resp);	/* greeting or stray: ignore */
+	}
+}
+
+static bool event_matches(struct json_object *ev, const char *name,
+			  const char *match)
+{
+	struct json_object *data;
+	const char *eq, *val;
+	size_t klen;
+	char key[128];
+
+	if (strcmp(jstr(ev, "event") ?: "", name))
+		return false;
+	if (!match)
+		return true;
+	eq = strchr(match, '=');
+	klen = (size_t)(eq - match);
+	if (!json_object_object_get_ex(ev, "data", &data) || klen >= sizeof(key))
+		return false;
+	memcpy(key, match, klen);
+	key[klen] = '\0';
+	val = jstr(data, key);
+	return val && !strcmp(val, eq + 1);
+}
+
+static int wait_event(struct conn *c, const char *name, const char *match)
+{
+	struct json_object *ev;
+	bool timed_out;
+	size_t i;
+
+	for (i = 0; i < c->nevents; i++) {
+		if (!event_matches(c->events[i], name, match))
+			continue;
+		puts(json_object_to_json_string_ext(c->events[i],
+						    JSON_C_TO_STRING_PLAIN));
+		json_object_put(c->events[i]);
+		memmove(&c->events[i], &c->events[i + 1],
+			(c->nevents - i - 1) * sizeof(*c->events));
+		c->nevents--;
+		return 0;
+	}
+	for (;;) {
+		ev = conn_read(c, &timed_out);
+		if (!ev) {
+			if (timed_out)
+				fprintf(stderr, "vfpath-qmp: timed out waiting for %s%s%s\n",
+					name, match ? " " : "", match ?: "");
+			return timed_out ? EXIT_TIMEOUT : EXIT_USAGE;
+		}
+		if (event_matches(ev, name, match)) {
+			puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+			json_object_put(ev);
+			return 0;
+		}
+		if (json_object_object_get_ex(ev, "event", NULL))
+			keep_event(c, ev);
+		else
+			json_object_put(ev);
+	}
+}
+
+static struct json_object *parse_args(const char *s)
+{
+	struct json_object *o = json_tokener_parse(s);
+
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		fprintf(stderr, "vfpath-qmp: arguments are not a JSON object: %s\n", s);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int run_qmp(struct conn *c, int argc, char **argv)
+{
+	struct json_object *ret, *args;
+	const char *match;
+	int i, rc = 0;
+
+	ret = execute(c, "qmp_capabilities", NULL, &rc);
+	if (!ret)
+		return rc;
+	json_object_put(ret);
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "wait")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "vfpath-qmp: wait needs an event name\n");
+				return EXIT_USAGE;
+			}
+			match = NULL;
+			if (i + 2 < argc && strchr(argv[i + 2], '=') &&
+			    argv[i + 2][0] != '{')
+				match = argv[i + 2];
+			rc = wait_event(c, argv[i + 1], match);
+			if (rc)
+				return rc;
+			i += match ? 2 : 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "sleep") && i + 1 < argc) {
+			usleep((useconds_t)atoi(argv[++i]) * 1000);
+			continue;
+		}
+		args = NULL;
+		if (i + 1 < argc && argv[i + 1][0] == '{') {
+			args = parse_args(argv[i + 1]);
+			if (!args)
+				return EXIT_USAGE;
+		}
+		ret = execute(c, argv[i], args, &rc);
+		json_object_put(args);
+		if (args)
+			i++;
+		if (!ret)
+			return rc;
+		puts(json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PLAIN));
+		json_object_put(ret);
+	}
+	return 0;
+}
+
+/* Decodes base64 @in to @out; returns the length written. */
+static size_t b64_decode(const char *in, unsigned char *out)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned int acc = 0, bits = 0;
+	size_t n = 0;
+	const char *p;
+
+	for (; *in && *in != '='; in++) {
+		p = strchr(tbl, *in);
+		if (!p)
+			continue;
+		acc = (acc << 6) | (unsigned int)(p - tbl);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+static void relay_b64(struct json_object *st, const char *key, FILE *f)
+{
+	const char *s = jstr(st, key);
+	unsigned char *buf;
+	size_t n;
+
+	if (!s)
+		return;
+	buf = malloc(strlen(s) * 3 / 4 + 4);
+	if (!buf)
+		return;
+	n = b64_decode(s, buf);
+	fwrite(buf, 1, n, f);
+	fflush(f);
+	free(buf);
+}
+
+/*
+ * Sends guest-sync-delimited and skips everything up to the reply with our
+ * id: an aborted earlier client may have left replies in the channel.
+ */
+static int ga_sync(struct conn *c)
+{
+	struct json_object *msg = json_object_new_object(), *args, *resp, *ret;
+	int64_t id = (now_ms() ^ getpid()) & 0x7fffffff;
+	bool timed_out;
+	int rc;
+
+	args = json_object_new_object();
+	json_object_object_add(args, "id", json_object_new_int64(id));
+	json_object_object_add(msg, "execute",
+			       json_object_new_string("guest-sync-delimited"));
+	json_object_object_add(msg, "arguments", args);
+	rc = conn_send(c, msg) ? EXIT_USAGE : 0;
+	json_object_put(msg);
+	while (!rc) {
+		resp = conn_read(c, &timed_out);
+		if (!resp) {
+			if (timed_out)
+				fprintf(stderr, "vfpath-qmp: guest agent did not answer\n");
+			return timed_out ? EXIT_TIMEOUT : EXIT_USAGE;
+		}
+		if (json_object_object_get_ex(resp, "return", &ret) &&
+		    json_object_get_int64(ret) == id) {
+			json_object_put(resp);
+			return 0;
+		}
+		json_object_put(resp);
+	}
+	return rc;
+}
+
+static int ga_exec(struct conn *c, const char *cmd)
+{
+	struct json_object *args = json_object_new_object(), *argv, *ret, *st;
+	struct json_object *v;
+	int64_t pid, delay_us = 2000;
+	int rc = 0, status;
+
+	argv = json_object_new_array();
+	json_object_array_add(argv, json_object_new_string("-c"));
+	json_object_array_add(argv, json_object_new_string(cmd));
+	json_object_object_add(args, "path", json_object_new_string("/bin/sh"));
+	json_object_object_add(args, "arg", argv);
+	json_object_object_add(args, "capture-output", json_object_new_boolean(1));
+	ret = execute(c, "guest-exec", args, &rc);
+	json_object_put(args);
+	if (!ret)
+		return rc;
+	if (!json_object_object_get_ex(ret, "pid", &v)) {
+		fprintf(stderr, "vfpath-qmp: guest-exec returned no pid\n");
+		return EXIT_QMP_ERROR;
+	}
+	pid = json_object_get_int64(v);
+	json_object_put(ret);
+
+	args = json_object_new_object();
+	json_object_object_add(args, "pid", json_object_new_int64(pid));
+	for (;;) {
+		st = execute(c, "guest-exec-status", args, &rc);
+		if (!st)
+			break;
+		if (json_object_object_get_ex(st, "exited", &v) &&
+		    json_object_get_boolean(v)) {
+			relay_b64(st, "out-data", stdout);
+			relay_b64(st, "err-data", stderr);
+			status = 0;
+			if (json_object_object_get_ex(st, "exitcode", &v))
+				status = json_object_get_int(v);
+			else if (json_object_object_get_ex(st, "signal", &v))
+				status = 128 + json_object_get_int(v);
+			json_object_put(st);
+			rc = status;
+			break;
+		}
+		json_object_put(st);
+		if (now_ms() >= c->deadline_ms) {
+			fprintf(stderr, "vfpath-qmp: guest command timed out: %s\n", cmd);
+			rc = EXIT_TIMEOUT;
+			break;
+		}
+		usleep((useconds_t)delay_us);
+		if (delay_us < 50000)
+			delay_us *= 2;
+	}
+	json_object_put(args);
+	return rc;
+}
+
+static int run_ga(struct conn *c, int argc, char **argv)
+{
+	struct json_object *args = NULL, *ret;
+	int rc;
+
+	rc = ga_sync(c);
+	if (rc)
+		return rc;
+	if (!strcmp(argv[0], "exec")) {
+		if (argc != 2) {
+			fprintf(stderr, "vfpath-qmp: exec takes one shell command\n");
+			return EXIT_USAGE;
+		}
+		return ga_exec(c, argv[1]);
+	}
+	if (argc > 2) {
+		fprintf(stderr, "vfpath-qmp: --ga takes one command\n");
+		return EXIT_USAGE;
+	}
+	if (argc == 2) {
+		args = parse_args(argv[1]);
+		if (!args)
+			return EXIT_USAGE;
+	}
+	ret = execute(c, argv[0], args, &rc);
+	json_object_put(args);
+	if (!ret)
+		return rc;
+	puts(json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PLAIN));
+	json_object_put(ret);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "ga",		no_argument,	   NULL, 'g' },
+		{ "timeout",	required_argument, NULL, 't' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct conn c = { .fd = -1 };
+	long timeout = 30000;
+	bool ga = false;
+	char *end;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "+h", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'g':
+			ga = true;
+			break;
+		case 't':
+			timeout = strtol(optarg, &end, 10);
+			if (*end || timeout <= 0) {
+				fprintf(stderr, "vfpath-qmp: bad --timeout '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	c.deadline_ms = now_ms() + timeout;
+	if (conn_open(&c, argv[optind]))
+		return EXIT_USAGE;
+	optind++;
+	if (ga)
+		rc = run_ga(&c, argc - optind, argv + optind);
+	else
+		rc = run_qmp(&c, argc - optind, argv + optind);
+	close(c.fd);
+	return rc;
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# vfpath.ko in the lab guest: it loads, the "vfpath" link kind creates and
+# deletes masters, unload removes masters that are left, and the kernel log
+# stays clean.
+source "$(dirname "$0")/lib.sh"
+
+ALL_TESTS="
+	mod_load
+	mod_link_add_del
+	mod_link_no_path_drops
+	mod_unload_with_masters
+	mod_reload
+	mod_dmesg_clean
+"
+G=vm1
+KO=/lib/modules/vfpath/vfpath.ko
+
+mod_load() {
+	lab_guest $G "insmod $KO"
+	check_err $? "insmod failed"
+	lab_guest $G "test -d /sys/module/vfpath && dmesg | grep -q 'vfpath: version'"
+	check_err $? "module not loaded or no load message"
+	log_test "insmod vfpath.ko"
+}
+
+mod_link_add_del() {
+	local kind
+	lab_guest $G "ip link add vfp0 type vfpath"
+	check_err $? "ip link add type vfpath failed"
+	kind=$(lab_guest $G "ip -d -j link show vfp0" | jq -r '.[0].linkinfo.info_kind')
+	[ "$kind" = vfpath ]
+	check_err $? "link kind is '$kind'"
+	lab_guest $G "ip link add vfp0 type vfpath" 2>/dev/null
+	check_fail $? "a second vfp0 was created"
+	lab_guest $G "ip link del vfp0 && ! ip link show vfp0 2>/dev/null"
+	check_err $? "ip link del failed"
+	log_test "ip link add/del type vfpath"
+}
+
+# With no slave there is no path: a frame sent is dropped and counted.
+mod_link_no_path_drops() {
+	local drops
+	lab_guest $G "ip link add vfp1 type vfpath && ip link set vfp1 up &&
+		ip addr add 198.18.9.2/24 dev vfp1 && ping -c 3 -W 1 198.18.9.1" >/dev/null
+	drops=$(lab_guest $G "cat /sys/class/net/vfp1/statistics/tx_dropped")
+	[ "${drops:-0}" -ge 3 ]
+	check_err $? "tx_dropped is '$drops' after 3 pings"
+	log_test "no slave: transmit dropped and counted (tx_dropped=$drops)"
+}
+
+mod_unload_with_masters() {
+	lab_guest $G "ip link add vfp2 type vfpath && rmmod vfpath"
+	check_err $? "rmmod failed with masters present"
+	lab_guest $G "! ip link show vfp1 2>/dev/null && ! ip link show vfp2 2>/dev/null &&
+		test ! -d /sys/module/vfpath"
+	check_err $? "masters or module left after rmmod"
+	log_test "rmmod removes the masters left"
+}
+
+mod_reload() {
+	lab_guest $G "modprobe dummy 2>/dev/null; insmod $KO && ip link add vfp3 type vfpath &&
+		rmmod vfpath && insmod $KO && rmmod vfpath"
+	check_err $? "reload cycle failed"
+	log_test "insmod/rmmod cycle"
+}
+
+mod_dmesg_clean() {
+	local out
+	out=$(guest_dmesg_clean $G)
+	check_err $? "dmesg: $out"
+	log_test "dmesg free of WARNING/BUG/refcount messages"
+}
+
+lab_net_up
+lab_guest_start $G virtio
+log_info "guest booted in $(lab_guest_boot_ms $G) ms"
+run_all_tests
+exit $EXIT_STATUS
