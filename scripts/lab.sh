@@ -254,3 +254,53 @@ lab_guest_netdev_by_driver() {
 		[ \"\$drv\" = '$2' ] && echo \${d##*/}
 	done; true" | head -n 1
 }
+
+# flowgen helpers. In the guest, flowgen runs detached; its report lands in
+# /tmp/NAME.json there and is copied to $LAB_DIR/NAME.json by fg_guest_report.
+# fg_guest_recv GUEST NAME PORT [ARGS...]: starts a receiver, waits for it.
+fg_guest_recv() {
+	local g=$1 name=$2 port=$3
+	shift 3
+	lab_guest "$g" "rm -f /tmp/$name.ready; setsid flowgen recv --port $port \
+		--ready /tmp/$name.ready --out /tmp/$name.json $* </dev/null \
+		>/tmp/$name.log 2>&1 &" || return 1
+	lab_busywait 10000 lab_guest "$g" "test -e /tmp/$name.ready"
+}
+
+# fg_guest_send GUEST NAME DST PORT [ARGS...]: starts a detached sender.
+fg_guest_send() {
+	local g=$1 name=$2 dst=$3 port=$4
+	shift 4
+	lab_guest "$g" "setsid flowgen send --dst $dst --port $port \
+		--out /tmp/$name.json $* </dev/null >/tmp/$name.log 2>&1 &"
+}
+
+# fg_guest_report GUEST NAME HOSTFILE: waits for the report, copies it out.
+fg_guest_report() {
+	lab_busywait "${3:-30000}" lab_guest "$1" "test -s /tmp/$2.json" || return 1
+	lab_guest "$1" "cat /tmp/$2.json" >"$LAB_DIR/$2.json"
+}
+
+# fg_ns_recv NS NAME PORT [ARGS...]: a receiver in a lab namespace.
+fg_ns_recv() {
+	local ns=$1 name=$2 port=$3
+	shift 3
+	rm -f "$LAB_DIR/$name.ready" "$LAB_DIR/$name.json"
+	ip netns exec "$ns" "$LAB_BUILD/bin/flowgen" recv --port "$port" \
+		--ready "$LAB_DIR/$name.ready" --out "$LAB_DIR/$name.json" "$@" \
+		</dev/null >"$LAB_DIR/$name.log" 2>&1 &
+	lab_busywait 10000 test -e "$LAB_DIR/$name.ready"
+}
+
+# fg_ns_send NS NAME DST PORT [ARGS...]: a sender in a lab namespace.
+fg_ns_send() {
+	local ns=$1 name=$2 dst=$3 port=$4
+	shift 4
+	rm -f "$LAB_DIR/$name.json"
+	ip netns exec "$ns" "$LAB_BUILD/bin/flowgen" send --dst "$dst" \
+		--port "$port" --out "$LAB_DIR/$name.json" "$@" \
+		</dev/null >"$LAB_DIR/$name.log" 2>&1 &
+}
+
+# fg_wait NAME [TIMEOUT_MS]: waits for a namespace flow's report.
+fg_wait() { lab_busywait "${2:-30000}" test -s "$LAB_DIR/$1.json"; }
