@@ -10,29 +10,152 @@
 
 #include <linux/netdevice.h>
 #include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/workqueue.h>
 
 #define VFPATH_DRV_NAME		"vfpath"
-#define VFPATH_DRV_VERSION	"0.1.0"
+#define VFPATH_DRV_VERSION	"0.2.0"
+
+/* The two slave roles, also the index of per-path counters. */
+enum vfpath_path {
+	VFPATH_PATH_VF,
+	VFPATH_PATH_SYN,
+	VFPATH_PATH_MAX,
+};
+
+/* Why the transmit path changed; each reason has its own counter. */
+enum vfpath_reason {
+	VFPATH_REASON_VF_DOWN,		/* VF closed or going down */
+	VFPATH_REASON_VF_CARRIER,	/* VF lost (or regained) carrier */
+	VFPATH_REASON_VF_UNBIND,	/* VF's PCI driver about to unbind */
+	VFPATH_REASON_VF_UNREGISTER,	/* VF netdev went away */
+	VFPATH_REASON_VF_READY,		/* VF settled: back to it */
+	VFPATH_REASON_MANUAL,		/* mode changed by the administrator */
+	VFPATH_REASON_SLAVE_CHANGE,	/* a slave joined or left */
+	VFPATH_REASON_MAX,
+};
+
+/* Administrator's choice of transmit path. */
+enum vfpath_mode {
+	VFPATH_MODE_AUTO,		/* VF when usable, else synthetic */
+	VFPATH_MODE_SYNTHETIC,		/* pinned to the synthetic path */
+};
+
+/**
+ * struct vfpath_pcpu_stats - per-CPU counters of one master
+ * @tx_packets: frames handed to each path
+ * @tx_bytes: bytes handed to each path
+ * @rx_packets: frames received from each path
+ * @rx_bytes: bytes received from each path
+ * @tx_dropped: frames a slave refused
+ * @rx_looped: our own frames back from the other path, dropped
+ * @syncp: protects the counters above on 32-bit
+ */
+struct vfpath_pcpu_stats {
+	u64_stats_t tx_packets[VFPATH_PATH_MAX];
+	u64_stats_t tx_bytes[VFPATH_PATH_MAX];
+	u64_stats_t rx_packets[VFPATH_PATH_MAX];
+	u64_stats_t rx_bytes[VFPATH_PATH_MAX];
+	u64_stats_t tx_dropped;
+	u64_stats_t rx_looped;
+	struct u64_stats_sync syncp;
+};
 
 /**
  * struct vfpath_master - private data of a vfpath master netdev
  * @dev: the master netdev itself
- * @tx_dropped_no_path: frames the master could give to no slave
+ * @list: entry in the list of all masters (protected by RTNL)
+ * @slave: the VF and synthetic slaves; written under RTNL, read under RCU
+ * @tx_dev: the slave transmit uses now, or NULL; written under RTNL
+ * @mode: auto or pinned to synthetic (RTNL)
+ * @auto_created: made by auto pairing, removed with its synthetic slave
+ * @vf_settled: the VF has been usable for settle_ms (RTNL)
+ * @vf_going: the VF's driver is unbinding; never pick it again (RTNL)
+ * @vf_closing: the VF is going down (NETDEV_GOING_DOWN) until it is up (RTNL)
+ * @dead: the master is being torn down; works must do nothing (RTNL)
+ * @settle_ms: how long a VF must stay usable before traffic moves to it
+ * @peer_notify: announcements (GARP + NA) sent per switch
+ * @peer_notify_interval_ms: spacing of those announcements
+ * @notify_left: announcements still to send (RTNL)
+ * @settle_work: moves traffic to the VF once settled
+ * @notify_work: sends the remaining announcements
+ * @stats: per-CPU traffic counters
+ * @tx_dropped_no_path: frames dropped because no slave could carry them
+ * @switches: transmit path changes, in all
+ * @switch_reason: transmit path changes per reason
+ * @last_reason: reason of the last change (RTNL)
+ * @last_switch_jiffies: when the last change happened
+ * @notifications: announcements sent
  */
 struct vfpath_master {
 	struct net_device *dev;
+	struct list_head list;
+	struct net_device __rcu *slave[VFPATH_PATH_MAX];
+	struct net_device __rcu *tx_dev;
+	enum vfpath_mode mode;
+	bool auto_created;
+	bool vf_settled;
+	bool vf_going;
+	bool vf_closing;
+	bool dead;
+	u32 settle_ms;
+	u32 peer_notify;
+	u32 peer_notify_interval_ms;
+	u32 notify_left;
+	struct delayed_work settle_work;
+	struct delayed_work notify_work;
+	struct vfpath_pcpu_stats __percpu *stats;
 	atomic64_t tx_dropped_no_path;
+	atomic64_t switches;
+	atomic64_t switch_reason[VFPATH_REASON_MAX];
+	enum vfpath_reason last_reason;
+	unsigned long last_switch_jiffies;
+	atomic64_t notifications;
 };
+
+/* failover/vfpath_main.c: module parameters */
+extern bool vfpath_auto_pair;
+extern unsigned int vfpath_settle_ms;
+extern unsigned int vfpath_peer_notify;
+extern unsigned int vfpath_peer_notify_interval_ms;
 
 /* failover/vfpath_netdev.c: the master netdev */
 void vfpath_master_setup(struct net_device *dev);
+bool vfpath_is_master(const struct net_device *dev);
+extern struct list_head vfpath_masters;
+
+/* failover/vfpath_slave.c: joining and leaving a master */
+int vfpath_slave_attach(struct vfpath_master *vm, struct net_device *slave,
+			enum vfpath_path path, struct netlink_ext_ack *extack);
+void vfpath_slave_detach(struct vfpath_master *vm, struct net_device *slave);
+struct vfpath_master *vfpath_master_of_slave(const struct net_device *slave);
+int vfpath_slave_path(const struct vfpath_master *vm,
+		      const struct net_device *slave);
+
+/* failover/vfpath_datapath.c: which slave transmits, and switching */
+void vfpath_datapath_init(struct vfpath_master *vm);
+void vfpath_datapath_stop(struct vfpath_master *vm);
+void vfpath_update_path(struct vfpath_master *vm, enum vfpath_reason reason);
+void vfpath_vf_changed(struct vfpath_master *vm, enum vfpath_reason reason);
+void vfpath_announce(struct vfpath_master *vm);
+const char *vfpath_reason_name(enum vfpath_reason reason);
+const char *vfpath_path_name(enum vfpath_path path);
+
+/* failover/vfpath_pair.c: auto pairing by permanent MAC */
+void vfpath_pair_try(struct net_device *dev);
+int vfpath_notifier_register(void);
+void vfpath_notifier_unregister(void);
 
 /* failover/vfpath_link.c: the "vfpath" rtnl link kind */
+extern struct rtnl_link_ops vfpath_link_ops;
 int vfpath_link_register(void);
 void vfpath_link_unregister(void);
 
-/* vf-driver/vfpath_vf.c: which netdevs may play the VF */
+/* vf-driver/vfpath_vf.c: which netdevs may play the VF, early switch */
 bool vfpath_vf_candidate(const struct net_device *dev);
+int vfpath_vf_bus_notifier_register(void);
+void vfpath_vf_bus_notifier_unregister(void);
 
 /* synthetic/vfpath_synthetic.c: which netdevs may play the synthetic NIC */
 bool vfpath_synthetic_candidate(const struct net_device *dev);

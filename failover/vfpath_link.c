@@ -8,7 +8,7 @@
 
 #include "vfpath.h"
 
-static struct rtnl_link_ops vfpath_link_ops __read_mostly = {
+struct rtnl_link_ops vfpath_link_ops __read_mostly = {
 	.kind		= VFPATH_DRV_NAME,
 	.priv_size	= sizeof(struct vfpath_master),
 	.setup		= vfpath_master_setup,

@@ -1,53 +1,362 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The vfpath master netdev. It owns no queue: transmit is lockless and will
- * hand each frame to the slave the datapath selects. Until slaves are
- * attached there is no path, and every frame is dropped and counted.
+ * The vfpath master netdev. It owns no queue: transmit is lockless and hands
+ * each frame to the slave the datapath selected (tx_dev, an RCU pointer);
+ * with no usable slave, the frame is dropped and counted. Receive happens in
+ * the slaves' rx_handler (vfpath_slave.c). Control operations (open, MTU,
+ * address lists, VLAN filters) run under RTNL and apply to both slaves.
  */
 #include <linux/etherdevice.h>
+#include <linux/if_vlan.h>
 #include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
 
 #include "vfpath.h"
+
+/* All masters, for the PCI bus notifier and auto pairing; RTNL. */
+LIST_HEAD(vfpath_masters);
+
+#define VFPATH_FEATURES	(NETIF_F_HW_CSUM | NETIF_F_SG | NETIF_F_FRAGLIST | \
+			 NETIF_F_ALL_TSO | NETIF_F_HIGHDMA | NETIF_F_LRO | \
+			 NETIF_F_RXCSUM | NETIF_F_GSO_SOFTWARE)
 
 /* Context: RCU-bh (ndo_start_xmit), lockless. */
 static netdev_tx_t vfpath_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
+	struct vfpath_pcpu_stats *st;
+	struct net_device *slave;
+	unsigned int len = skb->len;
+	int path, rc;
 
-	atomic64_inc(&vm->tx_dropped_no_path);
-	dev_kfree_skb_any(skb);
+	slave = rcu_dereference_bh(vm->tx_dev);
+	if (unlikely(!slave)) {
+		atomic64_inc(&vm->tx_dropped_no_path);
+		dev_kfree_skb_any(skb);
+		return NETDEV_TX_OK;
+	}
+	path = slave == rcu_access_pointer(vm->slave[VFPATH_PATH_VF]) ?
+	       VFPATH_PATH_VF : VFPATH_PATH_SYN;
+
+	/* The slave picks its own queue in dev_queue_xmit(). */
+	skb->dev = slave;
+	rc = dev_queue_xmit(skb);
+
+	st = this_cpu_ptr(vm->stats);
+	u64_stats_update_begin(&st->syncp);
+	if (likely(rc == NET_XMIT_SUCCESS || rc == NET_XMIT_CN)) {
+		u64_stats_inc(&st->tx_packets[path]);
+		u64_stats_add(&st->tx_bytes[path], len);
+	} else {
+		u64_stats_inc(&st->tx_dropped);
+	}
+	u64_stats_update_end(&st->syncp);
 	return NETDEV_TX_OK;
 }
 
-/* Context: any; reads counters only. */
+/*
+ * Context: any (ndo_get_stats64). The master counts what crossed it, per
+ * path, so its totals never go backwards when a slave leaves or resets.
+ */
 static void vfpath_get_stats64(struct net_device *dev,
 			       struct rtnl_link_stats64 *stats)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
+	int cpu, p;
 
-	stats->tx_dropped = atomic64_read(&vm->tx_dropped_no_path);
+	for_each_possible_cpu(cpu) {
+		const struct vfpath_pcpu_stats *st = per_cpu_ptr(vm->stats, cpu);
+		u64 txp, txb, rxp, rxb, txd;
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&st->syncp);
+			txp = 0;
+			txb = 0;
+			rxp = 0;
+			rxb = 0;
+			for (p = 0; p < VFPATH_PATH_MAX; p++) {
+				txp += u64_stats_read(&st->tx_packets[p]);
+				txb += u64_stats_read(&st->tx_bytes[p]);
+				rxp += u64_stats_read(&st->rx_packets[p]);
+				rxb += u64_stats_read(&st->rx_bytes[p]);
+			}
+			txd = u64_stats_read(&st->tx_dropped);
+		} while (u64_stats_fetch_retry(&st->syncp, start));
+		stats->tx_packets += txp;
+		stats->tx_bytes += txb;
+		stats->rx_packets += rxp;
+		stats->rx_bytes += rxb;
+		stats->tx_dropped += txd;
+	}
+	stats->tx_dropped += atomic64_read(&vm->tx_dropped_no_path);
+}
+
+/* Context: RTNL (ndo_open). Opens the slaves so either path can carry. */
+static int vfpath_open(struct net_device *dev)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	struct net_device *slave;
+	int p, err;
+
+	ASSERT_RTNL();
+	for (p = 0; p < VFPATH_PATH_MAX; p++) {
+		slave = rtnl_dereference(vm->slave[p]);
+		if (!slave)
+			continue;
+		err = dev_open(slave, NULL);
+		if (err)
+			netdev_warn(dev, "slave %s did not open: %d\n",
+				    slave->name, err);
+	}
+	netif_carrier_on(dev);
+	vfpath_update_path(vm, VFPATH_REASON_SLAVE_CHANGE);
+	return 0;
+}
+
+/* Context: RTNL (ndo_stop). Slaves stay open: they are still NICs. */
+static int vfpath_stop(struct net_device *dev)
+{
+	ASSERT_RTNL();
+	netif_carrier_off(dev);
+	return 0;
+}
+
+/* Context: RTNL (ndo_change_mtu). Both slaves or neither. */
+static int vfpath_change_mtu(struct net_device *dev, int new_mtu)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	struct net_device *slave;
+	int p, q, err;
+
+	ASSERT_RTNL();
+	for (p = 0; p < VFPATH_PATH_MAX; p++) {
+		slave = rtnl_dereference(vm->slave[p]);
+		if (!slave)
+			continue;
+		err = dev_set_mtu(slave, new_mtu);
+		if (err)
+			goto err_undo_mtu;
+	}
+	dev->mtu = new_mtu;
+	return 0;
+
+err_undo_mtu:
+	netdev_err(dev, "slave %s refused MTU %d: %d\n", slave->name, new_mtu, err);
+	for (q = 0; q < p; q++) {
+		slave = rtnl_dereference(vm->slave[q]);
+		if (slave)
+			dev_set_mtu(slave, dev->mtu);
+	}
+	return err;
+}
+
+/* Context: under netif_addr_lock_bh of the master (ndo_set_rx_mode). */
+static void vfpath_set_rx_mode(struct net_device *dev)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	struct net_device *slave;
+	int p;
+
+	rcu_read_lock();
+	for (p = 0; p < VFPATH_PATH_MAX; p++) {
+		slave = rcu_dereference(vm->slave[p]);
+		if (!slave)
+			continue;
+		dev_uc_sync_multiple(slave, dev);
+		dev_mc_sync_multiple(slave, dev);
+	}
+	rcu_read_unlock();
+}
+
+/* Context: RTNL (ndo_change_rx_flags): promisc/allmulti go to both. */
+static void vfpath_change_rx_flags(struct net_device *dev, int change)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	struct net_device *slave;
+	int p;
+
+	ASSERT_RTNL();
+	for (p = 0; p < VFPATH_PATH_MAX; p++) {
+		slave = rtnl_dereference(vm->slave[p]);
+		if (!slave)
+			continue;
+		if (change & IFF_PROMISC)
+			dev_set_promiscuity(slave,
+					    dev->flags & IFF_PROMISC ? 1 : -1);
+		if (change & IFF_ALLMULTI)
+			dev_set_allmulti(slave,
+					 dev->flags & IFF_ALLMULTI ? 1 : -1);
+	}
+}
+
+/* Context: RTNL (ndo_vlan_rx_add_vid). */
+static int vfpath_vlan_rx_add_vid(struct net_device *dev, __be16 proto, u16 vid)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	struct net_device *slave;
+	int p, q, err;
+
+	ASSERT_RTNL();
+	for (p = 0; p < VFPATH_PATH_MAX; p++) {
+		slave = rtnl_dereference(vm->slave[p]);
+		if (!slave)
+			continue;
+		err = vlan_vid_add(slave, proto, vid);
+		if (err)
+			goto err_undo_vid;
+	}
+	return 0;
+
+err_undo_vid:
+	for (q = 0; q < p; q++) {
+		slave = rtnl_dereference(vm->slave[q]);
+		if (slave)
+			vlan_vid_del(slave, proto, vid);
+	}
+	return err;
+}
+
+/* Context: RTNL (ndo_vlan_rx_kill_vid). */
+static int vfpath_vlan_rx_kill_vid(struct net_device *dev, __be16 proto, u16 vid)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	struct net_device *slave;
+	int p;
+
+	ASSERT_RTNL();
+	for (p = 0; p < VFPATH_PATH_MAX; p++) {
+		slave = rtnl_dereference(vm->slave[p]);
+		if (slave)
+			vlan_vid_del(slave, proto, vid);
+	}
+	return 0;
+}
+
+/* Context: RTNL (ndo_add_slave, `ip link set DEV master NAME`). */
+static int vfpath_add_slave(struct net_device *dev, struct net_device *slave,
+			    struct netlink_ext_ack *extack)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	enum vfpath_path path;
+
+	ASSERT_RTNL();
+	if (vfpath_synthetic_candidate(slave)) {
+		path = VFPATH_PATH_SYN;
+	} else if (vfpath_vf_candidate(slave)) {
+		path = VFPATH_PATH_VF;
+	} else {
+		NL_SET_ERR_MSG(extack,
+			       "vfpath: slave must be a virtio-net or a PCI Ethernet device");
+		return -EINVAL;
+	}
+	return vfpath_slave_attach(vm, slave, path, extack);
+}
+
+/* Context: RTNL (ndo_del_slave, `ip link set DEV nomaster`). */
+static int vfpath_del_slave(struct net_device *dev, struct net_device *slave)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+
+	ASSERT_RTNL();
+	if (vfpath_slave_path(vm, slave) < 0)
+		return -EINVAL;
+	vfpath_slave_detach(vm, slave);
+	return 0;
+}
+
+/* Context: RTNL (ndo_init, from register_netdevice). */
+static int vfpath_init(struct net_device *dev)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+
+	ASSERT_RTNL();
+	vm->stats = netdev_alloc_pcpu_stats(struct vfpath_pcpu_stats);
+	if (!vm->stats)
+		return -ENOMEM;
+	vfpath_datapath_init(vm);
+	list_add_tail(&vm->list, &vfpath_masters);
+	return 0;
+}
+
+/*
+ * Context: RTNL (ndo_uninit, from unregister_netdevice). Releases both
+ * slaves intact: they go on as plain NICs.
+ */
+static void vfpath_uninit(struct net_device *dev)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	struct net_device *slave;
+	int p;
+
+	ASSERT_RTNL();
+	vfpath_datapath_stop(vm);
+	for (p = 0; p < VFPATH_PATH_MAX; p++) {
+		slave = rtnl_dereference(vm->slave[p]);
+		if (slave)
+			vfpath_slave_detach(vm, slave);
+	}
+	list_del(&vm->list);
+}
+
+/* Context: none, after unregistration (priv_destructor). */
+static void vfpath_destructor(struct net_device *dev)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+
+	/* The works take RTNL; here it is not held, so wait for them. */
+	cancel_delayed_work_sync(&vm->settle_work);
+	cancel_delayed_work_sync(&vm->notify_work);
+	free_percpu(vm->stats);
 }
 
 static const struct net_device_ops vfpath_netdev_ops = {
+	.ndo_init		= vfpath_init,
+	.ndo_uninit		= vfpath_uninit,
+	.ndo_open		= vfpath_open,
+	.ndo_stop		= vfpath_stop,
 	.ndo_start_xmit		= vfpath_start_xmit,
 	.ndo_get_stats64	= vfpath_get_stats64,
+	.ndo_change_mtu		= vfpath_change_mtu,
+	.ndo_set_rx_mode	= vfpath_set_rx_mode,
+	.ndo_change_rx_flags	= vfpath_change_rx_flags,
+	.ndo_vlan_rx_add_vid	= vfpath_vlan_rx_add_vid,
+	.ndo_vlan_rx_kill_vid	= vfpath_vlan_rx_kill_vid,
+	.ndo_add_slave		= vfpath_add_slave,
+	.ndo_del_slave		= vfpath_del_slave,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
+	.ndo_features_check	= passthru_features_check,
 };
 
-/* Context: RTNL (rtnl_link_ops->setup, from rtnl_create_link). */
+/* Context: any. */
+bool vfpath_is_master(const struct net_device *dev)
+{
+	return dev->netdev_ops == &vfpath_netdev_ops;
+}
+
+/* Context: RTNL (rtnl_link_ops->setup, or auto pairing before register). */
 void vfpath_master_setup(struct net_device *dev)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
 
 	ether_setup(dev);
 	dev->netdev_ops = &vfpath_netdev_ops;
+	dev->rtnl_link_ops = &vfpath_link_ops;
 	dev->needs_free_netdev = true;
-	dev->priv_flags |= IFF_NO_QUEUE | IFF_FAILOVER;
-	dev->features |= NETIF_F_LLTX;
+	dev->priv_destructor = vfpath_destructor;
+	dev->priv_flags |= IFF_NO_QUEUE | IFF_FAILOVER | IFF_UNICAST_FLT;
+	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
+	dev->hw_features = VFPATH_FEATURES | NETIF_F_HW_VLAN_CTAG_TX |
+			   NETIF_F_HW_VLAN_CTAG_RX | NETIF_F_HW_VLAN_CTAG_FILTER;
+	dev->features = dev->hw_features | NETIF_F_LLTX;
+	dev->vlan_features = VFPATH_FEATURES;
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = ETH_MAX_MTU;
 	vm->dev = dev;
+	vm->settle_ms = vfpath_settle_ms;
+	vm->peer_notify = vfpath_peer_notify;
+	vm->peer_notify_interval_ms = vfpath_peer_notify_interval_ms;
 	atomic64_set(&vm->tx_dropped_no_path, 0);
 	eth_hw_addr_random(dev);
 }

@@ -6,6 +6,7 @@
 #include <linux/if_arp.h>
 #include <linux/netdevice.h>
 #include <linux/pci.h>
+#include <linux/rtnetlink.h>
 
 #include "vfpath.h"
 
@@ -14,4 +15,51 @@ bool vfpath_vf_candidate(const struct net_device *dev)
 {
 	return dev->type == ARPHRD_ETHER && dev->dev.parent &&
 	       dev_is_pci(dev->dev.parent);
+}
+
+/*
+ * Context: process, from the driver core, before the VF's PCI driver is
+ * unbound (hot-unplug, rmmod, sysfs unbind). Traffic leaves the VF now,
+ * while its driver still works, and no CPU is left in its transmit when we
+ * return: on an orderly removal, nothing in flight is lost.
+ */
+static int vfpath_vf_bus_event(struct notifier_block *nb,
+			       unsigned long action, void *data)
+{
+	struct device *pdev = data;
+	struct vfpath_master *vm;
+	struct net_device *vf;
+	bool moved = false;
+
+	if (action != BUS_NOTIFY_UNBIND_DRIVER)
+		return NOTIFY_DONE;
+	rtnl_lock();
+	list_for_each_entry(vm, &vfpath_masters, list) {
+		vf = rtnl_dereference(vm->slave[VFPATH_PATH_VF]);
+		if (!vf || vf->dev.parent != pdev)
+			continue;
+		vm->vf_going = true;
+		vfpath_vf_changed(vm, VFPATH_REASON_VF_UNBIND);
+		moved = true;
+	}
+	rtnl_unlock();
+	if (moved)
+		synchronize_net();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vfpath_vf_bus_nb = {
+	.notifier_call = vfpath_vf_bus_event,
+};
+
+/* Context: process, module init. */
+int vfpath_vf_bus_notifier_register(void)
+{
+	return bus_register_notifier(&pci_bus_type, &vfpath_vf_bus_nb);
+}
+
+/* Context: process, module exit. */
+void vfpath_vf_bus_notifier_unregister(void)
+{
+	bus_unregister_notifier(&pci_bus_type, &vfpath_vf_bus_nb);
 }

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The datapath state machine: which slave transmits.
+ *
+ * TX goes to the VF iff it is attached, running, has carrier, is not being
+ * unbound, the master is in auto mode, and the VF has stayed so for
+ * settle_ms; otherwise to the synthetic slave; otherwise nowhere (dropped
+ * and counted). Leaving the VF is immediate, returning to it waits for the
+ * settle timer, which any flap restarts: so switches are bounded to two per
+ * settle_ms, whatever the VF does.
+ *
+ * Every switch is counted with its reason, logged, reported with an
+ * RTM_NEWLINK, and announced: peer_notify gratuitous ARPs and unsolicited
+ * NAs on the new path (netdev_notify_peers on the master, which VLAN uppers
+ * repeat), so a host bridge learns where the guest now is.
+ */
+#include <linux/jiffies.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/workqueue.h>
+
+#include "vfpath.h"
+
+static const char * const vfpath_reason_names[VFPATH_REASON_MAX] = {
+	[VFPATH_REASON_VF_DOWN]		= "vf_down",
+	[VFPATH_REASON_VF_CARRIER]	= "vf_carrier",
+	[VFPATH_REASON_VF_UNBIND]	= "vf_unbind",
+	[VFPATH_REASON_VF_UNREGISTER]	= "vf_unregister",
+	[VFPATH_REASON_VF_READY]	= "vf_ready",
+	[VFPATH_REASON_MANUAL]		= "manual",
+	[VFPATH_REASON_SLAVE_CHANGE]	= "slave_change",
+};
+
+/* Context: any. */
+const char *vfpath_reason_name(enum vfpath_reason reason)
+{
+	return reason < VFPATH_REASON_MAX ? vfpath_reason_names[reason] : "?";
+}
+
+/* Context: any. */
+const char *vfpath_path_name(enum vfpath_path path)
+{
+	return path == VFPATH_PATH_VF ? "vf" : "synthetic";
+}
+
+/* Context: RTNL. The VF could carry traffic now (settled or not). */
+static bool vfpath_vf_usable(struct vfpath_master *vm)
+{
+	struct net_device *vf = rtnl_dereference(vm->slave[VFPATH_PATH_VF]);
+
+	return vf && !vm->vf_going && !vm->vf_closing && netif_running(vf) &&
+	       netif_carrier_ok(vf) && vm->mode == VFPATH_MODE_AUTO;
+}
+
+/* Context: RTNL. Picks the transmit path and switches if it changed. */
+void vfpath_update_path(struct vfpath_master *vm, enum vfpath_reason reason)
+{
+	struct net_device *old, *new, *syn;
+
+	ASSERT_RTNL();
+	if (vm->dead)
+		return;
+	syn = rtnl_dereference(vm->slave[VFPATH_PATH_SYN]);
+	if (vfpath_vf_usable(vm) && vm->vf_settled)
+		new = rtnl_dereference(vm->slave[VFPATH_PATH_VF]);
+	else if (syn && netif_running(syn))
+		new = syn;
+	else
+		new = NULL;
+
+	old = rtnl_dereference(vm->tx_dev);
+	if (old == new)
+		return;
+	rcu_assign_pointer(vm->tx_dev, new);
+
+	atomic64_inc(&vm->switches);
+	atomic64_inc(&vm->switch_reason[reason]);
+	vm->last_reason = reason;
+	vm->last_switch_jiffies = jiffies;
+	netdev_info(vm->dev, "tx path %s -> %s (%s)\n",
+		    old ? old->name : "none", new ? new->name : "none",
+		    vfpath_reason_name(reason));
+	/* rtnetlink turns this into an RTM_NEWLINK for `ip monitor link`. */
+	call_netdevice_notifiers(NETDEV_CHANGEINFODATA, vm->dev);
+	if (new && netif_running(vm->dev))
+		vfpath_announce(vm);
+}
+
+/*
+ * Context: RTNL. Something about the VF changed: if it is not usable, it
+ * loses its settled state (and traffic, now); if it is, the settle timer
+ * starts unless already running.
+ */
+void vfpath_vf_changed(struct vfpath_master *vm, enum vfpath_reason reason)
+{
+	ASSERT_RTNL();
+	if (vm->dead)
+		return;
+	if (!vfpath_vf_usable(vm)) {
+		vm->vf_settled = false;
+		cancel_delayed_work(&vm->settle_work);
+	} else if (!vm->vf_settled && !delayed_work_pending(&vm->settle_work)) {
+		schedule_delayed_work(&vm->settle_work,
+				      msecs_to_jiffies(vm->settle_ms));
+	}
+	vfpath_update_path(vm, reason);
+}
+
+/* Context: process (workqueue); takes RTNL. */
+static void vfpath_settle_work(struct work_struct *work)
+{
+	struct vfpath_master *vm = container_of(to_delayed_work(work),
+						struct vfpath_master,
+						settle_work);
+
+	rtnl_lock();
+	if (!vm->dead && vfpath_vf_usable(vm)) {
+		vm->vf_settled = true;
+		vfpath_update_path(vm, VFPATH_REASON_VF_READY);
+	}
+	rtnl_unlock();
+}
+
+/* Context: RTNL. Sends one announcement on the current path. */
+static void vfpath_notify_once(struct vfpath_master *vm)
+{
+	ASSERT_RTNL();
+	if (!rtnl_dereference(vm->tx_dev) || !netif_running(vm->dev))
+		return;
+	__netdev_notify_peers(vm->dev);
+	atomic64_inc(&vm->notifications);
+}
+
+/*
+ * Context: RTNL. Announces the master on its current path: the first
+ * announcement now, before the caller returns (so a VF's unbind is not
+ * finished before the host knows), the others from the notify work.
+ */
+void vfpath_announce(struct vfpath_master *vm)
+{
+	ASSERT_RTNL();
+	if (vm->dead || !vm->peer_notify)
+		return;
+	vfpath_notify_once(vm);
+	vm->notify_left = vm->peer_notify - 1;
+	if (vm->notify_left)
+		mod_delayed_work(system_wq, &vm->notify_work,
+				 msecs_to_jiffies(vm->peer_notify_interval_ms));
+}
+
+/* Context: process (workqueue); takes RTNL. */
+static void vfpath_notify_work(struct work_struct *work)
+{
+	struct vfpath_master *vm = container_of(to_delayed_work(work),
+						struct vfpath_master,
+						notify_work);
+
+	rtnl_lock();
+	if (!vm->dead && vm->notify_left) {
+		vfpath_notify_once(vm);
+		if (--vm->notify_left)
+			schedule_delayed_work(&vm->notify_work,
+					      msecs_to_jiffies(vm->peer_notify_interval_ms));
+	}
+	rtnl_unlock();
+}
+
+/* Context: RTNL (ndo_init). */
+void vfpath_datapath_init(struct vfpath_master *vm)
+{
+	ASSERT_RTNL();
+	INIT_DELAYED_WORK(&vm->settle_work, vfpath_settle_work);
+	INIT_DELAYED_WORK(&vm->notify_work, vfpath_notify_work);
+	vm->mode = VFPATH_MODE_AUTO;
+	vm->last_switch_jiffies = jiffies;
+}
+
+/*
+ * Context: RTNL (ndo_uninit). The works cannot be waited for under RTNL
+ * (they take it); they see @dead and do nothing. The destructor, without
+ * RTNL, waits for them.
+ */
+void vfpath_datapath_stop(struct vfpath_master *vm)
+{
+	ASSERT_RTNL();
+	vm->dead = true;
+	cancel_delayed_work(&vm->settle_work);
+	cancel_delayed_work(&vm->notify_work);
+	RCU_INIT_POINTER(vm->tx_dev, NULL);
+}
