@@ -114,6 +114,16 @@ struct vfpath_master {
 	atomic64_t notifications;
 };
 
+/* failover/vfpath_counters.c: counters for ethtool -S and sysfs */
+#define VFPATH_NR_COUNTERS	(4 * VFPATH_PATH_MAX + 4 + VFPATH_REASON_MAX + 2)
+extern const char * const vfpath_counter_names[VFPATH_NR_COUNTERS];
+void vfpath_counters_read(struct vfpath_master *vm, u64 *out);
+
+/* failover/vfpath_ethtool.c, failover/vfpath_sysfs.c */
+extern const struct ethtool_ops vfpath_ethtool_ops;
+extern const struct attribute_group vfpath_sysfs_group;
+void vfpath_sysfs_init(void);
+
 /* failover/vfpath_main.c: module parameters */
 extern bool vfpath_auto_pair;
 extern unsigned int vfpath_settle_ms;
@@ -138,6 +148,7 @@ void vfpath_datapath_init(struct vfpath_master *vm);
 void vfpath_datapath_stop(struct vfpath_master *vm);
 void vfpath_update_path(struct vfpath_master *vm, enum vfpath_reason reason);
 void vfpath_vf_changed(struct vfpath_master *vm, enum vfpath_reason reason);
+void vfpath_set_mode(struct vfpath_master *vm, enum vfpath_mode mode);
 void vfpath_announce(struct vfpath_master *vm);
 const char *vfpath_reason_name(enum vfpath_reason reason);
 const char *vfpath_path_name(enum vfpath_path path);

@@ -20,6 +20,7 @@
 #include <linux/workqueue.h>
 
 #include "vfpath.h"
+#include "vfpath_trace.h"
 
 static const char * const vfpath_reason_names[VFPATH_REASON_MAX] = {
 	[VFPATH_REASON_VF_DOWN]		= "vf_down",
@@ -68,6 +69,12 @@ void vfpath_update_path(struct vfpath_master *vm, enum vfpath_reason reason)
 	else
 		new = NULL;
 
+	/* The master has carrier while some path can carry. */
+	if (new && netif_carrier_ok(new))
+		netif_carrier_on(vm->dev);
+	else
+		netif_carrier_off(vm->dev);
+
 	old = rtnl_dereference(vm->tx_dev);
 	if (old == new)
 		return;
@@ -77,6 +84,8 @@ void vfpath_update_path(struct vfpath_master *vm, enum vfpath_reason reason)
 	atomic64_inc(&vm->switch_reason[reason]);
 	vm->last_reason = reason;
 	vm->last_switch_jiffies = jiffies;
+	trace_vfpath_switch(vm->dev, old ? old->name : "none",
+			    new ? new->name : "none", vfpath_reason_name(reason));
 	netdev_info(vm->dev, "tx path %s -> %s (%s)\n",
 		    old ? old->name : "none", new ? new->name : "none",
 		    vfpath_reason_name(reason));
@@ -104,6 +113,22 @@ void vfpath_vf_changed(struct vfpath_master *vm, enum vfpath_reason reason)
 				      msecs_to_jiffies(vm->settle_ms));
 	}
 	vfpath_update_path(vm, reason);
+}
+
+/*
+ * Context: RTNL. The administrator pins traffic to the synthetic path or
+ * lets it go back to auto; an asked-for return to a usable VF does not
+ * wait for settling.
+ */
+void vfpath_set_mode(struct vfpath_master *vm, enum vfpath_mode mode)
+{
+	ASSERT_RTNL();
+	if (vm->mode == mode)
+		return;
+	vm->mode = mode;
+	vm->vf_settled = mode == VFPATH_MODE_AUTO && vfpath_vf_usable(vm);
+	cancel_delayed_work(&vm->settle_work);
+	vfpath_update_path(vm, VFPATH_REASON_MANUAL);
 }
 
 /* Context: process (workqueue); takes RTNL. */

@@ -84,6 +84,7 @@ static int __init vfpath_init(void)
 {
 	int err;
 
+	vfpath_sysfs_init();
 	err = vfpath_link_register();
 	if (err)
 		return err;

@@ -109,7 +109,6 @@ static int vfpath_open(struct net_device *dev)
 			netdev_warn(dev, "slave %s did not open: %d\n",
 				    slave->name, err);
 	}
-	netif_carrier_on(dev);
 	vfpath_update_path(vm, VFPATH_REASON_SLAVE_CHANGE);
 	return 0;
 }
@@ -118,7 +117,6 @@ static int vfpath_open(struct net_device *dev)
 static int vfpath_stop(struct net_device *dev)
 {
 	ASSERT_RTNL();
-	netif_carrier_off(dev);
 	return 0;
 }
 
@@ -276,6 +274,7 @@ static int vfpath_init(struct net_device *dev)
 		return -ENOMEM;
 	vfpath_datapath_init(vm);
 	list_add_tail(&vm->list, &vfpath_masters);
+	netif_carrier_off(dev);		/* until a slave can carry */
 	return 0;
 }
 
@@ -342,6 +341,8 @@ void vfpath_master_setup(struct net_device *dev)
 
 	ether_setup(dev);
 	dev->netdev_ops = &vfpath_netdev_ops;
+	dev->ethtool_ops = &vfpath_ethtool_ops;
+	dev->sysfs_groups[0] = &vfpath_sysfs_group;
 	dev->rtnl_link_ops = &vfpath_link_ops;
 	dev->needs_free_netdev = true;
 	dev->priv_destructor = vfpath_destructor;

@@ -104,28 +104,40 @@ lab_guest_dir() { echo "$LAB_DIR/$1"; }
 # lab_nic_args GUEST MODE: QEMU arguments for the guest's two NICs.
 #   auto      virtio-net + e1000e with the same MAC (vfpath pairs by MAC)
 #   failover  the same with failover=on / failover_pair_id (STANDBY)
+#   vf-later  like auto, but the e1000e is not plugged: a test hot-plugs it
 #   virtio    virtio-net only
 lab_nic_args() {
-	local g=$1 mode=$2 fo="" pair=""
+	local g=$1 mode=$2 fo=""
 	case "$mode" in
-	auto) ;;
-	failover) fo=",failover=on"; pair=",failover_pair_id=net0" ;;
-	virtio) ;;
-	*) lab_die "unknown NIC mode '$mode' (auto, failover, virtio)" ;;
+	auto|vf-later|virtio) ;;
+	failover) fo=",failover=on" ;;
+	*) lab_die "unknown NIC mode '$mode' (auto, failover, vf-later, virtio)" ;;
 	esac
 	echo "-netdev tap,id=hn0,ifname=$g-s,script=no,downscript=no"
 	echo "-device virtio-net-pci,netdev=hn0,mac=$LAB_GUEST_MAC,id=net0,romfile=$fo"
 	echo "-device pcie-root-port,id=rp1,slot=1,chassis=1"
 	[ "$mode" = virtio ] && return 0
 	echo "-netdev tap,id=hn1,ifname=$g-v,script=no,downscript=no"
-	echo "-device $(lab_vf_device "$mode")"
+	[ "$mode" = vf-later ] || echo "-device $(lab_vf_device "$mode")"
 }
 
-# lab_vf_device MODE: the -device / device_add description of the VF.
+# lab_vf_device MODE: the -device description of the VF.
 lab_vf_device() {
 	local pair=""
 	[ "${1:-auto}" = failover ] && pair=",failover_pair_id=net0"
 	echo "e1000e,netdev=hn1,mac=$LAB_GUEST_MAC,bus=rp1,id=vf0,romfile=$pair"
+}
+
+# lab_vf_plug GUEST: hot-plugs the VF (QMP device_add) on its root port.
+lab_vf_plug() {
+	lab_qmp "$1" device_add "{\"driver\": \"e1000e\", \"netdev\": \"hn1\",
+		\"mac\": \"$LAB_GUEST_MAC\", \"bus\": \"rp1\", \"id\": \"vf0\",
+		\"romfile\": \"\"}" >/dev/null
+}
+
+# lab_vf_unplug GUEST: hot-unplugs the VF and waits until the guest let go.
+lab_vf_unplug() {
+	lab_qmp "$1" device_del '{"id": "vf0"}' wait DEVICE_DELETED device=vf0 >/dev/null
 }
 
 # lab_guest_start GUEST NICMODE [QEMU ARGS...]: boots a guest in the host
