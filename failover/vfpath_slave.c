@@ -150,7 +150,8 @@ int vfpath_slave_attach(struct vfpath_master *vm, struct net_device *slave,
 	 * same link-local address, and each would see the other's probe.
 	 */
 	slave->flags |= IFF_SLAVE;
-	slave->priv_flags |= IFF_FAILOVER_SLAVE;
+	/* udev renames slaves while they are up; traffic must go on. */
+	slave->priv_flags |= IFF_FAILOVER_SLAVE | IFF_LIVE_RENAME_OK;
 	dev_hold(slave);
 
 	if (netif_running(dev)) {
@@ -225,7 +226,7 @@ void vfpath_slave_detach(struct vfpath_master *vm, struct net_device *slave)
 	}
 	netdev_rx_handler_unregister(slave);
 	netdev_upper_dev_unlink(slave, dev);
-	slave->priv_flags &= ~IFF_FAILOVER_SLAVE;
+	slave->priv_flags &= ~(IFF_FAILOVER_SLAVE | IFF_LIVE_RENAME_OK);
 	slave->flags &= ~IFF_SLAVE;
 	netdev_info(dev, "slave %s left (%s)\n", slave->name,
 		    vfpath_path_name(path));

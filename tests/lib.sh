@@ -80,3 +80,62 @@ guest_dmesg_clean() {
 
 # json FILE FIELD: a top-level field of a flowgen report.
 json() { jq -r ".$2" "$1"; }
+
+# --- vfpath in the lab guest ---------------------------------------------
+VFP_KO=/lib/modules/vfpath/vfpath.ko
+VFP_MASTER=vfp5f0002	# the auto master's name for $LAB_GUEST_MAC
+VFP_RATE=${VFP_RATE:-1000}
+
+# vfp_sys GUEST FILE: a file of the master's vfpath/ sysfs directory.
+vfp_sys() { lab_guest "$1" "cat /sys/class/net/$VFP_MASTER/vfpath/$2"; }
+
+vfp_path_is() { [ "$(vfp_sys "$1" active_path 2>/dev/null)" = "$2" ]; }
+
+# vfp_wait_path GUEST PATH [TIMEOUT_MS]: waits until transmit uses PATH.
+vfp_wait_path() { busywait "${3:-15000}" vfp_path_is "$1" "$2"; }
+
+# vfp_lowers GUEST MASTER: the master's slaves, sorted, on one line.
+vfp_lowers() {
+	lab_guest "$1" "ls -d /sys/class/net/$2/lower_* 2>/dev/null | sed 's/.*lower_//' | sort | xargs"
+}
+
+# vfp_master_up GUEST [MASTER]: addresses the master and waits until the
+# peer answers through it.
+vfp_master_up() {
+	lab_guest_net "$1" "${2:-$VFP_MASTER}" &&
+		busywait 15000 lab_guest "$1" "ping -c 1 -W 1 $LAB_PEER_IP4 >/dev/null"
+}
+
+# vfp_flows_start GUEST NAME SECONDS: flowgen both ways at VFP_RATE.
+vfp_flows_start() {
+	local g=$1 n=$2 secs=$3
+	fg_guest_recv "$g" "$n-in" 7001 --duration $((secs + 60)) || return 1
+	fg_ns_recv "$LAB_PEER_NS" "$n-out" 7002 --duration $((secs + 60)) || return 1
+	fg_ns_send "$LAB_PEER_NS" "$n-in-tx" "$LAB_GUEST_IP4" 7001 \
+		--rate "$VFP_RATE" --duration "$secs"
+	fg_guest_send "$g" "$n-out-tx" "$LAB_PEER_IP4" 7002 \
+		--rate "$VFP_RATE" --duration "$secs"
+}
+
+# vfp_flows_wait GUEST NAME: waits for both reports; sets LOST_IN/LOST_OUT.
+vfp_flows_wait() {
+	fg_guest_report "$1" "$2-in" 90000 && fg_wait "$2-out" 90000 || return 1
+	LOST_IN=$(json "$LAB_DIR/$2-in.json" lost)
+	LOST_OUT=$(json "$LAB_DIR/$2-out.json" lost)
+	GAP_IN=$(json "$LAB_DIR/$2-in.json" max_gap_ms)
+	GAP_OUT=$(json "$LAB_DIR/$2-out.json" max_gap_ms)
+	log_info "to guest: lost $LOST_IN, max gap $GAP_IN ms; from guest: lost $LOST_OUT, max gap $GAP_OUT ms"
+	[ "$(json "$LAB_DIR/$2-in.json" fin)" = true ] &&
+		[ "$(json "$LAB_DIR/$2-out.json" fin)" = true ]
+}
+
+# vfp_boot GUEST NICMODE [INSMOD ARGS]: boots, loads virtio_net, e1000e and
+# vfpath (in that order).
+vfp_boot() {
+	local g=$1 mode=$2
+	shift 2
+	lab_net_up
+	lab_guest_start "$g" "$mode"
+	lab_guest "$g" "modprobe virtio_net && modprobe e1000e && insmod $VFP_KO $* &&
+		echo 1 > /sys/kernel/tracing/events/vfpath/enable"
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Orderly VF hot-unplug and re-plug under traffic, with vfpath's auto pair:
+# zero packets lost in both directions, transmit back on the VF after
+# settle_ms, and the switch announced on the VF's tap (a gratuitous ARP
+# seen by tcpdump on the host side).
+#
+#   peer ==== br0 ==+== vm1-s (virtio-net) == eth0 \
+#                   |                               vfp5f0002 198.18.0.2
+#                   +== vm1-v (e1000e, "VF") == eth1 /
+#                       device_del at 3 s, device_add at 7 s
+source "$(dirname "$0")/lib.sh"
+
+ALL_TESTS="
+	ur_paired_on_vf
+	ur_unplug_replug_no_loss
+	ur_back_on_vf_and_announced
+	ur_counters
+	ur_dmesg_clean
+"
+G=vm1
+SECS=12
+
+ur_paired_on_vf() {
+	[ "$(vfp_lowers $G $VFP_MASTER)" = "eth0 eth1" ]
+	check_err $? "master slaves: '$(vfp_lowers $G $VFP_MASTER)'"
+	vfp_master_up $G
+	check_err $? "peer not reachable through $VFP_MASTER"
+	vfp_wait_path $G vf
+	check_err $? "transmit not on the VF: $(vfp_sys $G active_path)"
+	log_test "auto pair $VFP_MASTER (eth0 + eth1), transmit on the VF"
+}
+
+ur_unplug_replug_no_loss() {
+	local t0 t1
+	lab_host tcpdump -i $G-v -n -e -l "arp and ether src $LAB_GUEST_MAC" \
+		>"$LAB_DIR/vf-tap.txt" 2>/dev/null &
+	vfp_flows_start $G ur $SECS
+	check_err $? "flows did not start"
+	sleep 3
+	t0=$(lab_now_ms)
+	lab_vf_unplug $G
+	check_err $? "device_del vf0 did not complete"
+	t1=$(lab_now_ms)
+	log_info "device_del -> DEVICE_DELETED: $((t1 - t0)) ms"
+	busywait 10000 vfp_path_is $G synthetic
+	check_err $? "transmit not on virtio-net after the unplug"
+	sleep 3
+	T_PLUG=$(lab_now_ms)
+	lab_vf_plug $G
+	check_err $? "device_add vf0 failed"
+	vfp_flows_wait $G ur
+	check_err $? "flow reports incomplete"
+	[ "$LOST_IN" = 0 ] && [ "$LOST_OUT" = 0 ]
+	check_err $? "lost to guest $LOST_IN, from guest $LOST_OUT"
+	log_test "VF unplug and re-plug at ${VFP_RATE} pps both ways: 0 lost"
+}
+
+ur_back_on_vf_and_announced() {
+	local garps
+	vfp_wait_path $G vf 20000
+	check_err $? "transmit not back on the VF: $(vfp_sys $G active_path)"
+	[ "$(vfp_lowers $G $VFP_MASTER)" = "eth0 eth1" ] ||
+		[ "$(lab_guest $G "ls /sys/class/net/$VFP_MASTER/ | grep -c '^lower_'")" = 2 ]
+	check_err $? "the new VF did not join $VFP_MASTER"
+	busywait 5000 grep -q "Request who-has $LAB_GUEST_IP4 tell $LAB_GUEST_IP4" "$LAB_DIR/vf-tap.txt"
+	check_err $? "no gratuitous ARP on the VF's tap"
+	garps=$(grep -c "who-has $LAB_GUEST_IP4 tell $LAB_GUEST_IP4" "$LAB_DIR/vf-tap.txt")
+	pkill -f "tcpdump -i $G-v" 2>/dev/null
+	log_info "gratuitous ARPs seen on the VF's tap: $garps"
+	log_test "transmit back on the new VF, announced on its tap"
+}
+
+ur_counters() {
+	local unbind ready lat
+	unbind=$(vfp_sys $G switches_vf_unbind)
+	ready=$(vfp_sys $G switches_vf_ready)
+	[ "$unbind" = 1 ] && [ "$ready" = 2 ]
+	check_err $? "switches: vf_unbind=$unbind (want 1), vf_ready=$ready (want 2)"
+	[ "$(vfp_sys $G last_switch_reason)" = vf_ready ]
+	check_err $? "last reason $(vfp_sys $G last_switch_reason)"
+	lab_guest $G "ethtool -S $VFP_MASTER" | grep -E 'tx_packets|rx_packets|switches:|peer_notif' |
+		tr -s ' ' | sed 's/^/INFO: /'
+	# Switch latency: VF carrier up (kernel log) -> vfpath:vfpath_switch
+	# (tracepoint); both are stamped with the guest's local clock.
+	lat=$(lab_guest $G "up=\$(dmesg | grep 'NIC Link is Up' | tail -n 1 |
+			sed 's/^\[ *\([0-9.]*\)\].*/\1/')
+		sw=\$(grep 'reason=vf_ready' /sys/kernel/tracing/trace | tail -n 1 |
+			awk '{ sub(/:\$/, \"\", \$4); print \$4 }')
+		awk -v a=\$up -v b=\$sw 'BEGIN { printf \"%.0f\", (b - a) * 1000 }'")
+	log_info "last VF carrier-up -> switch to it: ${lat:-?} ms (settle_ms $(vfp_sys $G settle_ms))"
+	log_test "switch counters: vf_unbind=1, vf_ready=2"
+}
+
+ur_dmesg_clean() {
+	local out
+	out=$(guest_dmesg_clean $G)
+	check_err $? "dmesg: $out"
+	log_test "dmesg free of WARNING/BUG/refcount messages"
+}
+
+vfp_boot $G auto
+run_all_tests
+exit $EXIT_STATUS
