@@ -239,6 +239,10 @@ static int vfpath_add_slave(struct net_device *dev, struct net_device *slave,
 	enum vfpath_path path;
 
 	ASSERT_RTNL();
+	if (vfpath_is_master(slave)) {
+		NL_SET_ERR_MSG(extack, "vfpath: a vfpath master cannot be a slave");
+		return -EINVAL;
+	}
 	if (vfpath_synthetic_candidate(slave)) {
 		path = VFPATH_PATH_SYN;
 	} else if (vfpath_vf_candidate(slave)) {

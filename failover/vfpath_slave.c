@@ -173,6 +173,13 @@ int vfpath_slave_attach(struct vfpath_master *vm, struct net_device *slave,
 		netdev_warn(dev, "slave %s: VLAN filters not copied: %d\n",
 			    slave->name, err);
 
+	/* A master made by `ip link add` takes its first slave's MAC. */
+	if (dev->addr_assign_type == NET_ADDR_RANDOM) {
+		eth_hw_addr_set(dev, slave->perm_addr);
+		dev->addr_assign_type = NET_ADDR_STOLEN;
+		call_netdevice_notifiers(NETDEV_CHANGEADDR, dev);
+	}
+
 	rcu_assign_pointer(vm->slave[path], slave);
 	netdev_info(dev, "slave %s joined as %s\n", slave->name,
 		    vfpath_path_name(path));

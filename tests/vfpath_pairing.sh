@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# How pairs form, and what is never enslaved. One guest, booted without the
+# VF plugged (it is hot-plugged by the first case), with a second PCI NIC
+# (e1000e "vf1", another MAC) on its own root port for the refusal cases.
+# Between cases, modules are unloaded so each starts from plain NICs.
+source "$(dirname "$0")/lib.sh"
+
+ALL_TESTS="
+	pair_virtio_first_vf_hotplugged
+	pair_vf_driver_first
+	pair_module_after_both
+	pair_other_netns
+	pair_manual
+	pair_refusals
+	pair_rename_under_traffic
+	pair_dmesg_clean
+"
+G=vm1
+OTHER_MAC=52:54:00:5f:00:99
+
+# reset: no vfpath, no NIC driver; both e1000e unbound.
+reset() {
+	lab_guest $G "rmmod vfpath 2>/dev/null; rmmod virtio_net e1000e 2>/dev/null;
+		! test -d /sys/module/vfpath"
+}
+
+netdev_of_mac_driver() {
+	lab_guest $G "for d in /sys/class/net/*; do n=\${d##*/}
+		[ \"\$(cat \$d/address)\" = '$1' ] &&
+		[ \"\$(ethtool -i \$n 2>/dev/null | awk '/^driver/ {print \$2}')\" = '$2' ] &&
+		echo \$n; done; true" | head -n 1
+}
+
+has_master() { lab_guest $G "test -d /sys/class/net/$VFP_MASTER"; }
+two_lowers() { [ "$(lab_guest $G "ls -d /sys/class/net/$VFP_MASTER/lower_* 2>/dev/null | wc -l")" = 2 ]; }
+
+pair_virtio_first_vf_hotplugged() {
+	lab_guest $G "modprobe virtio_net && modprobe e1000e && insmod $VFP_KO"
+	check_err $? "module load failed"
+	! has_master
+	check_err $? "a master formed with no VF present"
+	lab_vf_plug $G
+	check_err $? "device_add failed"
+	busywait 15000 two_lowers
+	check_err $? "VF did not pair: $(vfp_lowers $G $VFP_MASTER)"
+	log_test "virtio-net first, VF hot-plugged: paired as $VFP_MASTER"
+}
+
+pair_vf_driver_first() {
+	reset
+	lab_guest $G "modprobe e1000e && insmod $VFP_KO && sleep 0.5 && modprobe virtio_net"
+	check_err $? "module load failed"
+	busywait 15000 two_lowers
+	check_err $? "no pair: $(vfp_lowers $G $VFP_MASTER)"
+	log_test "VF driver loaded before virtio_net: paired"
+}
+
+pair_module_after_both() {
+	reset
+	lab_guest $G "modprobe e1000e && modprobe virtio_net && sleep 0.5 && insmod $VFP_KO"
+	check_err $? "module load failed"
+	busywait 15000 two_lowers
+	check_err $? "no pair: $(vfp_lowers $G $VFP_MASTER)"
+	log_test "vfpath loaded after both NICs exist: paired"
+}
+
+# A VF in another netns is not paired; back in the master's, it pairs.
+pair_other_netns() {
+	local vf
+	reset
+	lab_guest $G "modprobe e1000e && modprobe virtio_net"
+	vf=$(netdev_of_mac_driver $LAB_GUEST_MAC e1000e)
+	lab_guest $G "ip netns add other && ip link set $vf netns other && insmod $VFP_KO && sleep 0.5"
+	check_err $? "setup failed"
+	! has_master
+	check_err $? "paired with a VF in another netns"
+	lab_guest $G "ip -n other link set $vf netns 1"
+	busywait 15000 two_lowers
+	check_err $? "VF back in the netns did not pair"
+	lab_guest $G "ip netns del other"
+	log_test "VF in another netns not paired; paired when it comes back"
+}
+
+pair_manual() {
+	local syn vf
+	reset
+	lab_guest $G "modprobe e1000e && modprobe virtio_net && insmod $VFP_KO auto_pair=0 && sleep 0.5"
+	! has_master
+	check_err $? "auto_pair=0 still paired"
+	syn=$(netdev_of_mac_driver $LAB_GUEST_MAC virtio_net)
+	vf=$(netdev_of_mac_driver $LAB_GUEST_MAC e1000e)
+	lab_guest $G "ip link add m0 type vfpath && ip link set $syn master m0 &&
+		ip link set $vf master m0"
+	check_err $? "manual enslave failed"
+	[ "$(vfp_lowers $G m0)" = "$(echo "$syn $vf" | xargs -n1 | sort | xargs)" ]
+	check_err $? "m0 slaves: $(vfp_lowers $G m0)"
+	[ "$(lab_guest $G "cat /sys/class/net/m0/address")" = "$LAB_GUEST_MAC" ]
+	check_err $? "m0 did not take its first slave's MAC"
+	vfp_master_up $G m0
+	check_err $? "no traffic through m0"
+	busywait 10000 lab_guest $G "[ \$(cat /sys/class/net/m0/vfpath/active_path) = vf ]"
+	check_err $? "m0 not on its VF"
+	log_test "manual: ip link add type vfpath + set master, traffic on the VF"
+}
+
+# refused DEV MASTER PATTERN: enslaving must fail with PATTERN in the message.
+refused() {
+	local out
+	out=$(lab_guest $G "ip link set $1 master $2 2>&1")
+	[ $? -ne 0 ] && grep -q "$3" <<<"$out" || { RETMSG="$1: '$out'"; return 1; }
+}
+
+pair_refusals() {
+	local vf1
+	vf1=$(netdev_of_mac_driver $OTHER_MAC e1000e)
+	lab_guest $G "modprobe dummy numdummies=0; ip link add d0 address $LAB_GUEST_MAC type dummy &&
+		ip link add va address $LAB_GUEST_MAC type veth peer name vb &&
+		ip link add m1 type vfpath && ip link add m2 type vfpath"
+	check_err $? "setup failed"
+	refused d0 m1 "virtio-net or a PCI" && refused va m1 "virtio-net or a PCI"
+	check_err $? "$RETMSG"
+	refused $vf1 m0 "already has a VF"
+	check_err $? "$RETMSG"
+	refused m2 m1 "master cannot be a slave"
+	check_err $? "$RETMSG"
+	# (A slave of another master is not a case: the kernel's set-master
+	# first takes it out of its master, as with bonding.)
+	lab_guest $G "ip link add link $vf1 name mv0 type macvlan" &&
+		refused $vf1 m1 "already has an upper device"
+	check_err $? "$RETMSG"
+	lab_guest $G "ip link del mv0; ip link del d0; ip link del va; ip link del m1; ip link del m2"
+	log_test "refused: dummy/veth with the VF's MAC, second VF, master, upper"
+}
+
+# Renaming both slaves (udev does it) while traffic flows through m0.
+pair_rename_under_traffic() {
+	local syn vf
+	syn=$(netdev_of_mac_driver $LAB_GUEST_MAC virtio_net)
+	vf=$(netdev_of_mac_driver $LAB_GUEST_MAC e1000e)
+	VFP_MASTER=m0 vfp_flows_start $G rn 5
+	check_err $? "flows did not start"
+	sleep 1.5
+	lab_guest $G "ip link set $vf name enp1s0 && ip link set $syn name enp0s2"
+	check_err $? "rename of up slaves failed"
+	vfp_flows_wait $G rn
+	check_err $? "flows incomplete"
+	[ "$LOST_IN" = 0 ] && [ "$LOST_OUT" = 0 ]
+	check_err $? "lost to guest $LOST_IN, from guest $LOST_OUT"
+	[ "$(vfp_lowers $G m0)" = "enp0s2 enp1s0" ]
+	check_err $? "slaves now: $(vfp_lowers $G m0)"
+	log_test "slaves renamed while enslaved and up: traffic unharmed"
+}
+
+pair_dmesg_clean() {
+	local out
+	lab_guest $G "ip link del m0; rmmod vfpath"
+	check_err $? "cleanup failed"
+	out=$(guest_dmesg_clean $G)
+	check_err $? "dmesg: $out"
+	log_test "dmesg free of WARNING/BUG/refcount messages"
+}
+
+lab_net_up
+lab_tap_add $G-x
+lab_guest_start $G vf-later \
+	-netdev tap,id=hn2,ifname=$G-x,script=no,downscript=no \
+	-device pcie-root-port,id=rp2,slot=2,chassis=2 \
+	-device e1000e,netdev=hn2,mac=$OTHER_MAC,bus=rp2,id=vf1,romfile=
+run_all_tests
+exit $EXIT_STATUS
