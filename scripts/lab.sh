@@ -106,6 +106,7 @@ lab_guest_dir() { echo "$LAB_DIR/$1"; }
 #   failover  the same with failover=on / failover_pair_id (STANDBY)
 #   vf-later  like auto, but the e1000e is not plugged: a test hot-plugs it
 #   virtio    virtio-net only
+# LAB_MAC overrides the MAC (a second guest on the bridge needs its own).
 lab_nic_args() {
 	local g=$1 mode=$2 fo=""
 	case "$mode" in
@@ -114,7 +115,7 @@ lab_nic_args() {
 	*) lab_die "unknown NIC mode '$mode' (auto, failover, vf-later, virtio)" ;;
 	esac
 	echo "-netdev tap,id=hn0,ifname=$g-s,script=no,downscript=no"
-	echo "-device virtio-net-pci,netdev=hn0,mac=$LAB_GUEST_MAC,id=net0,romfile=$fo"
+	echo "-device virtio-net-pci,netdev=hn0,mac=${LAB_MAC:-$LAB_GUEST_MAC},id=net0,romfile=$fo"
 	echo "-device pcie-root-port,id=rp1,slot=1,chassis=1"
 	[ "$mode" = virtio ] && return 0
 	echo "-netdev tap,id=hn1,ifname=$g-v,script=no,downscript=no"
