@@ -39,11 +39,15 @@ module: setup
 	@echo "vfpath: building vfpath.ko against KDIR=$(KDIR)"
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
 
-tools: $(BIN)/vfpath-qmp $(BIN)/flowgen
+tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/vfpath-ctl
 
 $(BIN)/vfpath-qmp: scripts/qmp/vfpath-qmp.c | setup
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -ljson-c
+
+$(BIN)/vfpath-ctl: scripts/ctl/vfpath-ctl.c failover/vfpath_uapi.h | setup
+	@mkdir -p $(BIN)
+	$(CC) $(TOOL_CFLAGS) -o $@ $< -lmnl
 
 # Static: the same binary runs on the host and in the lab guest.
 $(BIN)/flowgen: tests/flowgen/flowgen.c | setup
@@ -63,8 +67,9 @@ $(LAB)/vmlinux-%: /boot/vmlinuz-%
 	@mkdir -p $(LAB)
 	$(TOP)/scripts/extract-vmlinux $< $@
 
-$(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen scripts/mkinitramfs scripts/guest-init
-	$(TOP)/scripts/mkinitramfs -k $(LAB_KVER) -o $@ -m $(LAB)/vfpath.ko -b $(BIN)/flowgen
+$(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen $(BIN)/vfpath-ctl scripts/mkinitramfs scripts/guest-init
+	$(TOP)/scripts/mkinitramfs -k $(LAB_KVER) -o $@ -m $(LAB)/vfpath.ko \
+		-b $(BIN)/flowgen -b $(BIN)/vfpath-ctl
 	@echo "$(LAB_KVER)" > $(LAB)/kver
 
 lab-deps: setup tools

@@ -14,6 +14,8 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 
+#include "vfpath_uapi.h"
+
 #define VFPATH_DRV_NAME		"vfpath"
 #define VFPATH_DRV_VERSION	"0.2.0"
 
@@ -34,12 +36,6 @@ enum vfpath_reason {
 	VFPATH_REASON_MANUAL,		/* mode changed by the administrator */
 	VFPATH_REASON_SLAVE_CHANGE,	/* a slave joined or left */
 	VFPATH_REASON_MAX,
-};
-
-/* Administrator's choice of transmit path. */
-enum vfpath_mode {
-	VFPATH_MODE_AUTO,		/* VF when usable, else synthetic */
-	VFPATH_MODE_SYNTHETIC,		/* pinned to the synthetic path */
 };
 
 /**

@@ -51,7 +51,7 @@ lc_rmmod_under_traffic() {
 lc_slaves_plain_nics() {
 	local vf syn
 	# The master and its addresses went with rmmod: the flows end here.
-	lab_guest $G "pkill flowgen; true"
+	lab_guest $G "killall flowgen; true"
 	ip netns pids "$LAB_PEER_NS" | xargs -r kill 2>/dev/null
 	vf=$(lab_guest_netdev_by_driver $G e1000e)
 	syn=$(lab_guest_netdev_by_driver $G virtio_net)

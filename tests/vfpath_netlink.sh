@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# IFLA_INFO_DATA of a vfpath master, through vfpath-ctl (libmnl): the state
+# is reported, settings are applied at creation and later, values out of
+# range and read-only attributes are refused with the kernel's extack
+# message, slaves report their role, and every switch is an RTM_NEWLINK.
+source "$(dirname "$0")/lib.sh"
+
+ALL_TESTS="
+	nl_show_master_and_slaves
+	nl_set_mode_and_monitor
+	nl_add_with_settings
+	nl_refusals
+	nl_dmesg_clean
+"
+G=vm1
+M=$VFP_MASTER
+
+ctl_field() { lab_guest $G "vfpath-ctl show $1" | jq -r ".$2"; }
+
+nl_show_master_and_slaves() {
+	local syn vf
+	vfp_master_up $G && vfp_wait_path $G vf
+	check_err $? "master not on the VF"
+	[ "$(ctl_field $M active_path)" = vf ] && [ "$(ctl_field $M mode)" = auto ] &&
+		[ "$(ctl_field $M settle_ms)" = 100 ] &&
+		[ "$(ctl_field $M switches)" = "$(vfp_sys $G switches)" ]
+	check_err $? "show: $(lab_guest $G "vfpath-ctl show $M")"
+	syn=$(lab_guest_netdev_by_driver $G virtio_net)
+	vf=$(lab_guest_netdev_by_driver $G e1000e)
+	[ "$(ctl_field "$syn" role)" = synthetic ] && [ "$(ctl_field "$vf" role)" = vf ]
+	check_err $? "roles: $syn=$(ctl_field "$syn" role) $vf=$(ctl_field "$vf" role)"
+	log_test "IFLA_INFO_DATA: active path, mode, settings; slaves' roles"
+}
+
+nl_set_mode_and_monitor() {
+	lab_guest $G "setsid /usr/sbin/ip monitor link </dev/null >/tmp/mon.txt 2>&1 &"
+	sleep 0.5
+	lab_guest $G "vfpath-ctl set $M mode synthetic settle_ms 250 peer_notify 3"
+	check_err $? "set failed"
+	[ "$(ctl_field $M active_path)" = synthetic ] && [ "$(ctl_field $M settle_ms)" = 250 ] &&
+		[ "$(vfp_sys $G peer_notify)" = 3 ] && [ "$(ctl_field $M last_reason)" = manual ]
+	check_err $? "after set: $(lab_guest $G "vfpath-ctl show $M")"
+	lab_guest $G "vfpath-ctl set $M mode auto"
+	vfp_wait_path $G vf
+	check_err $? "mode auto did not return to the VF"
+	busywait 5000 lab_guest $G "[ \$(grep -c $M /tmp/mon.txt) -ge 2 ]"
+	check_err $? "ip monitor link saw no RTM_NEWLINK for the switches"
+	lab_guest $G "killall ip; true"
+	log_test "set mode/settle_ms/peer_notify by netlink; switches seen by ip monitor"
+}
+
+nl_add_with_settings() {
+	lab_guest $G "vfpath-ctl add m9 settle_ms 500 peer_notify 0 mode synthetic"
+	check_err $? "add with settings failed"
+	[ "$(ctl_field m9 settle_ms)" = 500 ] && [ "$(ctl_field m9 mode)" = synthetic ] &&
+		[ "$(ctl_field m9 peer_notify)" = 0 ]
+	check_err $? "m9: $(lab_guest $G "vfpath-ctl show m9")"
+	lab_guest $G "ip link del m9"
+	log_test "a master created with settings in IFLA_INFO_DATA"
+}
+
+# refused ARGS PATTERN: vfpath-ctl set must fail, the kernel saying PATTERN.
+refused() {
+	local out
+	out=$(lab_guest $G "vfpath-ctl set $M $1 2>&1")
+	[ $? -ne 0 ] && grep -qi "$2" <<<"$out" || { RETMSG="$1: '$out'"; return 1; }
+}
+
+nl_refusals() {
+	refused "settle_ms 60001" "out of range"
+	check_err $? "$RETMSG"
+	refused "peer_notify_interval_ms 0" "out of range"
+	check_err $? "$RETMSG"
+	[ "$(ctl_field $M settle_ms)" = 250 ]
+	check_err $? "a refused set changed settle_ms"
+	lab_guest $G "vfpath-ctl show nosuchdev" 2>/dev/null
+	check_fail $? "show of a missing device succeeded"
+	lab_guest $G "vfpath-ctl show lo" 2>/dev/null
+	check_fail $? "show of a non-vfpath device succeeded"
+	lab_guest $G "vfpath-ctl set $M frobs 1" 2>/dev/null
+	[ $? -eq 2 ]
+	check_err $? "unknown setting not refused with usage"
+	log_test "out-of-range values refused with the kernel's message; bad devices"
+}
+
+nl_dmesg_clean() {
+	local out
+	out=$(guest_dmesg_clean $G)
+	check_err $? "dmesg: $out"
+	log_test "dmesg free of WARNING/BUG/refcount messages"
+}
+
+vfp_boot $G auto
+run_all_tests
+exit $EXIT_STATUS
