@@ -76,7 +76,7 @@ lab-deps: setup tools
 	@$(MAKE) -s $(LAB)/initramfs.cpio $(LAB)/vmlinux-$(LAB_KVER)
 
 check: lab-deps
-	@$(TOP)/tests/run
+	@VFPATH_DEPS_BUILT=1 $(TOP)/tests/run
 
 demo: lab-deps
 	@$(TOP)/scripts/demo

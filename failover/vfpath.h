@@ -11,6 +11,7 @@
 #include <linux/netdevice.h>
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/rtnetlink.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 
@@ -110,6 +111,27 @@ struct vfpath_master {
 	atomic64_t notifications;
 };
 
+/*
+ * Context: RTNL. Sets *@slave to the next slave of @vm from role *@p on,
+ * and *@p past it; false when there is none.
+ */
+static inline bool vfpath_slave_next(struct vfpath_master *vm, int *p,
+				     struct net_device **slave)
+{
+	for (; *p < VFPATH_PATH_MAX; (*p)++) {
+		*slave = rtnl_dereference(vm->slave[*p]);
+		if (*slave) {
+			(*p)++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Context: RTNL. Each present slave of @vm, VF first. */
+#define vfpath_for_each_slave(vm, slave) \
+	for (int __vfpath_p = 0; vfpath_slave_next(vm, &__vfpath_p, &(slave));)
+
 /* failover/vfpath_counters.c: counters for ethtool -S and sysfs */
 #define VFPATH_NR_COUNTERS	(4 * VFPATH_PATH_MAX + 4 + VFPATH_REASON_MAX + 2)
 extern const char * const vfpath_counter_names[VFPATH_NR_COUNTERS];
@@ -131,10 +153,17 @@ void vfpath_master_setup(struct net_device *dev);
 bool vfpath_is_master(const struct net_device *dev);
 extern struct list_head vfpath_masters;
 
+/* failover/vfpath_features.c: offloads, limits and MTU bounds from slaves */
+netdev_features_t vfpath_fix_features(struct net_device *dev,
+				      netdev_features_t features);
+void vfpath_sync_features(struct vfpath_master *vm);
+
 /* failover/vfpath_slave.c: joining and leaving a master */
 int vfpath_slave_attach(struct vfpath_master *vm, struct net_device *slave,
 			enum vfpath_path path, struct netlink_ext_ack *extack);
 void vfpath_slave_detach(struct vfpath_master *vm, struct net_device *slave);
+int vfpath_slave_set_role(struct vfpath_master *vm, struct net_device *slave,
+			  enum vfpath_path path, struct netlink_ext_ack *extack);
 struct vfpath_master *vfpath_master_of_slave(const struct net_device *slave);
 int vfpath_slave_path(const struct vfpath_master *vm,
 		      const struct net_device *slave);

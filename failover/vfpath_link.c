@@ -4,7 +4,9 @@
  * master, `ip link del NAME` removes it, and module unload removes them all.
  * IFLA_INFO_DATA (vfpath_uapi.h) reports the active path and the switch
  * count, and sets the mode, settle time and announcements, at creation or
- * later; a slave's IFLA_INFO_SLAVE_DATA gives its role.
+ * later; a slave's IFLA_INFO_SLAVE_DATA gives its role, and setting it
+ * moves the slave to the other role (say, a virtio-net device that is in
+ * truth a vDPA passthrough, the fast path).
  */
 #include <linux/netdevice.h>
 #include <net/netlink.h>
@@ -31,7 +33,8 @@ static const struct nla_policy vfpath_policy[IFLA_VFPATH_MAX + 1] = {
 };
 
 static const struct nla_policy vfpath_slave_policy[IFLA_VFPATH_SLAVE_MAX + 1] = {
-	[IFLA_VFPATH_SLAVE_ROLE]	= { .type = NLA_REJECT },
+	[IFLA_VFPATH_SLAVE_ROLE]	=
+		NLA_POLICY_RANGE(NLA_U8, VFPATH_ROLE_VF, VFPATH_ROLE_SYNTHETIC),
 };
 
 /* Context: RTNL. Applies the settings in @data (already validated). */
@@ -128,6 +131,22 @@ static int vfpath_fill_slave_info(struct sk_buff *skb,
 						   VFPATH_ROLE_SYNTHETIC);
 }
 
+/* Context: RTNL. Gives @slave of @dev the role in @data, if it changed. */
+static int vfpath_slave_changelink(struct net_device *dev,
+				   struct net_device *slave,
+				   struct nlattr *tb[], struct nlattr *data[],
+				   struct netlink_ext_ack *extack)
+{
+	enum vfpath_path path;
+
+	ASSERT_RTNL();
+	if (!data || !data[IFLA_VFPATH_SLAVE_ROLE])
+		return 0;
+	path = nla_get_u8(data[IFLA_VFPATH_SLAVE_ROLE]) == VFPATH_ROLE_VF ?
+	       VFPATH_PATH_VF : VFPATH_PATH_SYN;
+	return vfpath_slave_set_role(netdev_priv(dev), slave, path, extack);
+}
+
 struct rtnl_link_ops vfpath_link_ops __read_mostly = {
 	.kind			= VFPATH_DRV_NAME,
 	.priv_size		= sizeof(struct vfpath_master),
@@ -140,6 +159,7 @@ struct rtnl_link_ops vfpath_link_ops __read_mostly = {
 	.fill_info		= vfpath_fill_info,
 	.slave_maxtype		= IFLA_VFPATH_SLAVE_MAX,
 	.slave_policy		= vfpath_slave_policy,
+	.slave_changelink	= vfpath_slave_changelink,
 	.get_slave_size		= vfpath_get_slave_size,
 	.fill_slave_info	= vfpath_fill_slave_info,
 };

@@ -16,6 +16,7 @@
 /* All masters, for the PCI bus notifier and auto pairing; RTNL. */
 LIST_HEAD(vfpath_masters);
 
+/* What a master may offer; vfpath_fix_features() keeps what a slave has. */
 #define VFPATH_FEATURES	(NETIF_F_HW_CSUM | NETIF_F_SG | NETIF_F_FRAGLIST | \
 			 NETIF_F_ALL_TSO | NETIF_F_HIGHDMA | NETIF_F_LRO | \
 			 NETIF_F_RXCSUM | NETIF_F_GSO_SOFTWARE)
@@ -97,13 +98,10 @@ static int vfpath_open(struct net_device *dev)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
 	struct net_device *slave;
-	int p, err;
+	int err;
 
 	ASSERT_RTNL();
-	for (p = 0; p < VFPATH_PATH_MAX; p++) {
-		slave = rtnl_dereference(vm->slave[p]);
-		if (!slave)
-			continue;
+	vfpath_for_each_slave(vm, slave) {
 		err = dev_open(slave, NULL);
 		if (err)
 			netdev_warn(dev, "slave %s did not open: %d\n",
@@ -120,32 +118,67 @@ static int vfpath_stop(struct net_device *dev)
 	return 0;
 }
 
-/* Context: RTNL (ndo_change_mtu). Both slaves or neither. */
-static int vfpath_change_mtu(struct net_device *dev, int new_mtu)
+/*
+ * Context: RTNL. Applies @apply to each slave in turn; when one fails,
+ * @undo reverts the slaves already changed, so both or neither change.
+ */
+static int vfpath_each_slave(struct vfpath_master *vm,
+			     int (*apply)(struct net_device *slave, void *arg),
+			     void (*undo)(struct net_device *slave, void *arg),
+			     void *arg)
 {
-	struct vfpath_master *vm = netdev_priv(dev);
-	struct net_device *slave;
-	int p, q, err;
+	struct net_device *slave, *done;
+	int err;
 
 	ASSERT_RTNL();
-	for (p = 0; p < VFPATH_PATH_MAX; p++) {
-		slave = rtnl_dereference(vm->slave[p]);
-		if (!slave)
-			continue;
-		err = dev_set_mtu(slave, new_mtu);
+	vfpath_for_each_slave(vm, slave) {
+		err = apply(slave, arg);
 		if (err)
-			goto err_undo_mtu;
+			goto err_undo_applied;
 	}
-	dev->mtu = new_mtu;
 	return 0;
 
-err_undo_mtu:
-	netdev_err(dev, "slave %s refused MTU %d: %d\n", slave->name, new_mtu, err);
-	for (q = 0; q < p; q++) {
-		slave = rtnl_dereference(vm->slave[q]);
-		if (slave)
-			dev_set_mtu(slave, dev->mtu);
+err_undo_applied:
+	netdev_err(vm->dev, "slave %s refused the change: %d\n",
+		   slave->name, err);
+	vfpath_for_each_slave(vm, done) {
+		if (done == slave)
+			break;
+		undo(done, arg);
 	}
+	return err;
+}
+
+struct vfpath_mtu_change {
+	int old_mtu;
+	int new_mtu;
+};
+
+static int vfpath_slave_mtu_set(struct net_device *slave, void *arg)
+{
+	return dev_set_mtu(slave, ((struct vfpath_mtu_change *)arg)->new_mtu);
+}
+
+static void vfpath_slave_mtu_undo(struct net_device *slave, void *arg)
+{
+	dev_set_mtu(slave, ((struct vfpath_mtu_change *)arg)->old_mtu);
+}
+
+/*
+ * Context: RTNL (ndo_change_mtu). Both slaves or neither; the core has
+ * checked @new_mtu against the bounds vfpath_sync_features() took from
+ * both slaves.
+ */
+static int vfpath_change_mtu(struct net_device *dev, int new_mtu)
+{
+	struct vfpath_mtu_change mc = { .old_mtu = dev->mtu, .new_mtu = new_mtu };
+	int err;
+
+	ASSERT_RTNL();
+	err = vfpath_each_slave(netdev_priv(dev), vfpath_slave_mtu_set,
+				vfpath_slave_mtu_undo, &mc);
+	if (!err)
+		dev->mtu = new_mtu;
 	return err;
 }
 
@@ -172,13 +205,9 @@ static void vfpath_change_rx_flags(struct net_device *dev, int change)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
 	struct net_device *slave;
-	int p;
 
 	ASSERT_RTNL();
-	for (p = 0; p < VFPATH_PATH_MAX; p++) {
-		slave = rtnl_dereference(vm->slave[p]);
-		if (!slave)
-			continue;
+	vfpath_for_each_slave(vm, slave) {
 		if (change & IFF_PROMISC)
 			dev_set_promiscuity(slave,
 					    dev->flags & IFF_PROMISC ? 1 : -1);
@@ -188,46 +217,45 @@ static void vfpath_change_rx_flags(struct net_device *dev, int change)
 	}
 }
 
-/* Context: RTNL (ndo_vlan_rx_add_vid). */
+struct vfpath_vid {
+	__be16 proto;
+	u16 vid;
+};
+
+static int vfpath_slave_vid_add(struct net_device *slave, void *arg)
+{
+	struct vfpath_vid *v = arg;
+
+	return vlan_vid_add(slave, v->proto, v->vid);
+}
+
+static void vfpath_slave_vid_del(struct net_device *slave, void *arg)
+{
+	struct vfpath_vid *v = arg;
+
+	vlan_vid_del(slave, v->proto, v->vid);
+}
+
+/* Context: RTNL (ndo_vlan_rx_add_vid). Both slaves or neither. */
 static int vfpath_vlan_rx_add_vid(struct net_device *dev, __be16 proto, u16 vid)
 {
-	struct vfpath_master *vm = netdev_priv(dev);
-	struct net_device *slave;
-	int p, q, err;
+	struct vfpath_vid v = { .proto = proto, .vid = vid };
 
 	ASSERT_RTNL();
-	for (p = 0; p < VFPATH_PATH_MAX; p++) {
-		slave = rtnl_dereference(vm->slave[p]);
-		if (!slave)
-			continue;
-		err = vlan_vid_add(slave, proto, vid);
-		if (err)
-			goto err_undo_vid;
-	}
-	return 0;
-
-err_undo_vid:
-	for (q = 0; q < p; q++) {
-		slave = rtnl_dereference(vm->slave[q]);
-		if (slave)
-			vlan_vid_del(slave, proto, vid);
-	}
-	return err;
+	return vfpath_each_slave(netdev_priv(dev), vfpath_slave_vid_add,
+				 vfpath_slave_vid_del, &v);
 }
 
 /* Context: RTNL (ndo_vlan_rx_kill_vid). */
 static int vfpath_vlan_rx_kill_vid(struct net_device *dev, __be16 proto, u16 vid)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
+	struct vfpath_vid v = { .proto = proto, .vid = vid };
 	struct net_device *slave;
-	int p;
 
 	ASSERT_RTNL();
-	for (p = 0; p < VFPATH_PATH_MAX; p++) {
-		slave = rtnl_dereference(vm->slave[p]);
-		if (slave)
-			vlan_vid_del(slave, proto, vid);
-	}
+	vfpath_for_each_slave(vm, slave)
+		vfpath_slave_vid_del(slave, &v);
 	return 0;
 }
 
@@ -290,15 +318,11 @@ static void vfpath_uninit(struct net_device *dev)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
 	struct net_device *slave;
-	int p;
 
 	ASSERT_RTNL();
 	vfpath_datapath_stop(vm);
-	for (p = 0; p < VFPATH_PATH_MAX; p++) {
-		slave = rtnl_dereference(vm->slave[p]);
-		if (slave)
-			vfpath_slave_detach(vm, slave);
-	}
+	vfpath_for_each_slave(vm, slave)
+		vfpath_slave_detach(vm, slave);
 	list_del(&vm->list);
 }
 
@@ -330,6 +354,7 @@ static const struct net_device_ops vfpath_netdev_ops = {
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
 	.ndo_features_check	= passthru_features_check,
+	.ndo_fix_features	= vfpath_fix_features,
 };
 
 /* Context: any. */
@@ -356,7 +381,8 @@ void vfpath_master_setup(struct net_device *dev)
 			   NETIF_F_HW_VLAN_CTAG_RX | NETIF_F_HW_VLAN_CTAG_FILTER;
 	dev->features = dev->hw_features | NETIF_F_LLTX;
 	dev->vlan_features = VFPATH_FEATURES;
-	dev->min_mtu = ETH_MIN_MTU;
+	dev->hw_enc_features = VFPATH_FEATURES & ~NETIF_F_LRO;
+	dev->min_mtu = ETH_MIN_MTU;	/* until slaves join: vfpath_features.c */
 	dev->max_mtu = ETH_MAX_MTU;
 	vm->dev = dev;
 	vm->settle_ms = vfpath_settle_ms;

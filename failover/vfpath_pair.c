@@ -199,6 +199,8 @@ static int vfpath_netdev_event(struct notifier_block *nb, unsigned long event,
 
 	if (event == NETDEV_UNREGISTER)
 		vfpath_on_unregister(vm, dev, path);
+	else if (event == NETDEV_FEAT_CHANGE)
+		vfpath_sync_features(vm);
 	else if (path == VFPATH_PATH_VF)
 		vfpath_on_vf_event(vm, event);
 	else

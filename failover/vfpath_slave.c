@@ -95,10 +95,9 @@ static const char *vfpath_slave_refusal(struct vfpath_master *vm,
 		return path == VFPATH_PATH_VF ?
 		       "vfpath: master already has a VF" :
 		       "vfpath: master already has a synthetic slave";
-	if (path == VFPATH_PATH_VF && !vfpath_vf_candidate(slave))
-		return "vfpath: VF must be an Ethernet device on PCI";
-	if (path == VFPATH_PATH_SYN && !vfpath_synthetic_candidate(slave))
-		return "vfpath: synthetic slave must be a virtio-net device";
+	/* Either role may be given to either kind; see vfpath_slave_set_role. */
+	if (!vfpath_vf_candidate(slave) && !vfpath_synthetic_candidate(slave))
+		return "vfpath: slave must be a virtio-net or a PCI Ethernet device";
 	return NULL;
 }
 
@@ -181,6 +180,7 @@ int vfpath_slave_attach(struct vfpath_master *vm, struct net_device *slave,
 	}
 
 	rcu_assign_pointer(vm->slave[path], slave);
+	vfpath_sync_features(vm);
 	netdev_info(dev, "slave %s joined as %s\n", slave->name,
 		    vfpath_path_name(path));
 	if (path == VFPATH_PATH_VF)
@@ -220,6 +220,7 @@ void vfpath_slave_detach(struct vfpath_master *vm, struct net_device *slave)
 		vfpath_update_path(vm, VFPATH_REASON_SLAVE_CHANGE);
 	}
 	synchronize_net();
+	vfpath_sync_features(vm);
 
 	vlan_vids_del_by_dev(slave, dev);
 	/* Unlike the sync calls, these take both address locks. */
@@ -238,4 +239,54 @@ void vfpath_slave_detach(struct vfpath_master *vm, struct net_device *slave)
 	netdev_info(dev, "slave %s left (%s)\n", slave->name,
 		    vfpath_path_name(path));
 	dev_put(slave);
+}
+
+/*
+ * Context: RTNL. Gives @slave of @vm role @path (IFLA_VFPATH_SLAVE_ROLE).
+ * Roles are inferred from the bus (virtio = synthetic, PCI = VF), which is
+ * wrong for a vDPA virtio-net device passed through as the fast path. The
+ * slave leaves and joins again in its new role; the slave holding that role,
+ * if any, takes the old one (a swap). If a join fails, both go back.
+ */
+int vfpath_slave_set_role(struct vfpath_master *vm, struct net_device *slave,
+			  enum vfpath_path path, struct netlink_ext_ack *extack)
+{
+	int old = vfpath_slave_path(vm, slave);
+	struct net_device *other;
+	int err;
+
+	ASSERT_RTNL();
+	if (old < 0) {
+		NL_SET_ERR_MSG(extack, "vfpath: not a slave of this master");
+		return -EINVAL;
+	}
+	if (old == path)
+		return 0;
+	other = rtnl_dereference(vm->slave[path]);
+	vfpath_slave_detach(vm, slave);
+	if (other)
+		vfpath_slave_detach(vm, other);
+
+	err = vfpath_slave_attach(vm, slave, path, extack);
+	if (err)
+		goto err_restore_roles;
+	if (other) {
+		err = vfpath_slave_attach(vm, other, old, extack);
+		if (err)
+			goto err_detach_moved;
+	}
+	netdev_info(vm->dev, "slave %s given role %s\n", slave->name,
+		    vfpath_path_name(path));
+	return 0;
+
+err_detach_moved:
+	vfpath_slave_detach(vm, slave);
+err_restore_roles:
+	if (vfpath_slave_attach(vm, slave, old, NULL))
+		netdev_err(vm->dev, "slave %s lost: could not rejoin\n",
+			   slave->name);
+	if (other && vfpath_slave_attach(vm, other, path, NULL))
+		netdev_err(vm->dev, "slave %s lost: could not rejoin\n",
+			   other->name);
+	return err;
 }

@@ -23,7 +23,7 @@ enum {
 
 enum {
 	IFLA_VFPATH_SLAVE_UNSPEC,
-	IFLA_VFPATH_SLAVE_ROLE,			/* u8, VFPATH_ROLE_*, read-only */
+	IFLA_VFPATH_SLAVE_ROLE,			/* u8, VFPATH_ROLE_* */
 	__IFLA_VFPATH_SLAVE_MAX,
 };
 

@@ -10,7 +10,7 @@ ALL_TESTS="
 	nf_three_netdevs
 	nf_traffic_on_primary
 	nf_unplug_under_traffic
-	nf_dmesg_clean
+	dmesg_clean
 "
 G=vm1
 RATE=1000
@@ -91,13 +91,6 @@ nf_unplug_under_traffic() {
 		jq -e ".span_ms >= $(((DURATION - 1) * 1000))" "$rx_p" >/dev/null
 	check_err $? "traffic stopped after the unplug"
 	log_test "device_del of the primary under traffic: flows continue"
-}
-
-nf_dmesg_clean() {
-	local out
-	out=$(guest_dmesg_clean $G)
-	check_err $? "dmesg: $out"
-	log_test "dmesg free of WARNING/BUG/refcount messages"
 }
 
 lab_net_up

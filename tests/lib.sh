@@ -78,6 +78,14 @@ guest_dmesg_clean() {
 	[ -z "$bad" ] || { echo "$bad" | head -n 5; return 1; }
 }
 
+# dmesg_clean: the test case every script ends with, on guest $G.
+dmesg_clean() {
+	local out
+	out=$(guest_dmesg_clean "$G")
+	check_err $? "dmesg: $out"
+	log_test "dmesg free of WARNING/BUG/refcount messages"
+}
+
 # json FILE FIELD: a top-level field of a flowgen report.
 json() { jq -r ".$2" "$1"; }
 

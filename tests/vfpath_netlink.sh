@@ -2,7 +2,8 @@
 # IFLA_INFO_DATA of a vfpath master, through vfpath-ctl (libmnl): the state
 # is reported, settings are applied at creation and later, values out of
 # range and read-only attributes are refused with the kernel's extack
-# message, slaves report their role, and every switch is an RTM_NEWLINK.
+# message, slaves report their role and can be given the other one, and
+# every switch is an RTM_NEWLINK.
 source "$(dirname "$0")/lib.sh"
 
 ALL_TESTS="
@@ -10,7 +11,8 @@ ALL_TESTS="
 	nl_set_mode_and_monitor
 	nl_add_with_settings
 	nl_refusals
-	nl_dmesg_clean
+	nl_slave_role
+	dmesg_clean
 "
 G=vm1
 M=$VFP_MASTER
@@ -83,11 +85,35 @@ nl_refusals() {
 	log_test "out-of-range values refused with the kernel's message; bad devices"
 }
 
-nl_dmesg_clean() {
-	local out
-	out=$(guest_dmesg_clean $G)
-	check_err $? "dmesg: $out"
-	log_test "dmesg free of WARNING/BUG/refcount messages"
+# Roles are inferred from the bus; IFLA_VFPATH_SLAVE_ROLE overrides that
+# (a vDPA virtio-net passed through is the fast path). Giving a slave the
+# role another holds swaps them; traffic follows the VF role.
+nl_slave_role() {
+	local syn vf tx0 tx1
+	syn=$(lab_guest_netdev_by_driver $G virtio_net)
+	vf=$(lab_guest_netdev_by_driver $G e1000e)
+	lab_guest $G "vfpath-ctl role $syn vf"
+	check_err $? "giving virtio-net the VF role failed"
+	vfp_wait_path $G vf &&
+		[ "$(ctl_field "$syn" role)" = vf ] && [ "$(ctl_field "$vf" role)" = synthetic ]
+	check_err $? "after swap: $syn=$(ctl_field "$syn" role) $vf=$(ctl_field "$vf" role)"
+	tx0=$(lab_guest $G "cat /sys/class/net/$syn/statistics/tx_packets")
+	lab_guest $G "ping -c 3 -W 2 $LAB_PEER_IP4 >/dev/null"
+	check_err $? "no traffic with the roles swapped"
+	tx1=$(lab_guest $G "cat /sys/class/net/$syn/statistics/tx_packets")
+	[ $((tx1 - tx0)) -ge 3 ]
+	check_err $? "virtio-net in the VF role sent $((tx1 - tx0)) of 3 pings"
+	lab_guest $G "vfpath-ctl role $vf vf"
+	check_err $? "swapping back failed"
+	vfp_wait_path $G vf &&
+		[ "$(ctl_field "$syn" role)" = synthetic ] && [ "$(ctl_field "$vf" role)" = vf ]
+	check_err $? "after swap back: $syn=$(ctl_field "$syn" role) $vf=$(ctl_field "$vf" role)"
+	lab_guest $G "vfpath-ctl role lo vf" 2>/dev/null
+	check_fail $? "role for a device that is no slave succeeded"
+	lab_guest $G "vfpath-ctl role $vf fast" 2>/dev/null
+	[ $? -eq 2 ]
+	check_err $? "bad role name not refused with usage"
+	log_test "slave roles set by IFLA_VFPATH_SLAVE_ROLE (swap and back), traffic follows"
 }
 
 vfp_boot $G auto

@@ -119,6 +119,11 @@ pair_refusals() {
 	check_err $? "setup failed"
 	refused d0 m1 "virtio-net or a PCI" && refused va m1 "virtio-net or a PCI"
 	check_err $? "$RETMSG"
+	lab_guest $G "ip link add link va name mv1 address $LAB_GUEST_MAC type macvlan" &&
+		refused mv1 m1 "virtio-net or a PCI"
+	check_err $? "macvlan: $RETMSG"
+	[ "$(vfp_lowers $G m1)" = "" ]
+	check_err $? "m1 has slaves: $(vfp_lowers $G m1)"
 	refused $vf1 m0 "already has a VF"
 	check_err $? "$RETMSG"
 	refused m2 m1 "master cannot be a slave"
@@ -128,8 +133,8 @@ pair_refusals() {
 	lab_guest $G "ip link add link $vf1 name mv0 type macvlan" &&
 		refused $vf1 m1 "already has an upper device"
 	check_err $? "$RETMSG"
-	lab_guest $G "ip link del mv0; ip link del d0; ip link del va; ip link del m1; ip link del m2"
-	log_test "refused: dummy/veth with the VF's MAC, second VF, master, upper"
+	lab_guest $G "ip link del mv0; ip link del mv1; ip link del d0; ip link del va; ip link del m1; ip link del m2"
+	log_test "refused: dummy/veth/macvlan with the VF's MAC, second VF, master, upper"
 }
 
 # Renaming both slaves (udev does it) while traffic flows through m0.

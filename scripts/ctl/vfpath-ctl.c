@@ -38,6 +38,7 @@ static void usage(FILE *f)
 "usage: vfpath-ctl show DEV\n"
 "       vfpath-ctl set DEV SETTING VALUE [SETTING VALUE]...\n"
 "       vfpath-ctl add NAME [SETTING VALUE]...\n"
+"       vfpath-ctl role SLAVE vf|synthetic\n"
 "SETTING: mode (auto|synthetic), settle_ms, peer_notify,\n"
 "         peer_notify_interval_ms\n");
 }
@@ -243,24 +244,58 @@ bad:
 	return -1;
 }
 
-static int newlink(const char *dev, int create, int argc, char **argv)
+/* Starts an RTM_NEWLINK request for @dev in @buf. */
+static struct nlmsghdr *newlink_start(char *buf, const char *dev, int flags)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nlattr *li, *data;
 	struct ifinfomsg *ifm;
 
 	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
-			   (create ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, dev);
+	return nlh;
+}
+
+static int newlink(const char *dev, int create, int argc, char **argv)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct nlattr *li, *data;
+
+	nlh = newlink_start(buf, dev, create ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vfpath");
 	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
 	if (put_settings(nlh, argc, argv))
 		return 2;
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, li);
+	return talk(nlh, NULL, NULL);
+}
+
+/* Gives an enslaved @dev the role @role (IFLA_INFO_SLAVE_DATA). */
+static int set_role(const char *dev, const char *role)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct nlattr *li, *data;
+	uint8_t r;
+
+	if (!strcmp(role, "vf")) {
+		r = VFPATH_ROLE_VF;
+	} else if (!strcmp(role, "synthetic")) {
+		r = VFPATH_ROLE_SYNTHETIC;
+	} else {
+		fprintf(stderr, "vfpath-ctl: bad role '%s' (vf or synthetic)\n", role);
+		return 2;
+	}
+	nlh = newlink_start(buf, dev, 0);
+	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_SLAVE_KIND, "vfpath");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_SLAVE_DATA);
+	mnl_attr_put_u8(nlh, IFLA_VFPATH_SLAVE_ROLE, r);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, li);
 	return talk(nlh, NULL, NULL);
@@ -278,6 +313,8 @@ int main(int argc, char **argv)
 		return newlink(argv[2], 0, argc - 3, argv + 3);
 	if (argc >= 3 && !strcmp(argv[1], "add"))
 		return newlink(argv[2], 1, argc - 3, argv + 3);
+	if (argc == 4 && !strcmp(argv[1], "role"))
+		return set_role(argv[2], argv[3]);
 	usage(stderr);
 	return 2;
 }
