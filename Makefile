@@ -1,6 +1,9 @@
 # vfpath - top-level Makefile.
 #
-#   make            the guest module vfpath.ko (against KDIR) and the tools
+#   make            the guest modules vfpath.ko and net_failover.ko (the
+#                   drop-in, CRCs checked) against KDIR, and the tools
+#   make install    installs both under /lib/modules/KVER/updates/vfpath/
+#                   (DESTDIR honoured), runs depmod; make uninstall undoes it
 #   make check      installs what it needs, builds, runs every test
 #   make demo       boots the lab guest and runs traffic through it
 #   make style      checkpatch --strict and a W=1 build of the kernel code
@@ -25,19 +28,39 @@ CFLAGS ?= -O2 -g
 TOOL_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror=implicit-function-declaration
 KERNEL_SOURCES := $(wildcard failover/*.[ch] vf-driver/*.[ch] synthetic/*.[ch])
 
-.PHONY: all module tools setup lab-deps check demo style clean help FORCE
+KVER = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+MODDIR = $(DESTDIR)/lib/modules/$(KVER)/updates/vfpath
+MODULES := vfpath.ko net_failover.ko
+
+.PHONY: all module tools setup lab-deps check demo style clean help \
+	install uninstall FORCE
 
 all: module tools
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@$(TOP)/scripts/setup
 
 module: setup
-	@echo "vfpath: building vfpath.ko against KDIR=$(KDIR)"
+	@echo "vfpath: building vfpath.ko and net_failover.ko against KDIR=$(KDIR)"
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
+	@$(TOP)/scripts/check-crc $(TOP)/Module.symvers $(KDIR)/Module.symvers
+
+# depmod ranks updates/ above the kernel's own tree, so modprobe virtio_net
+# then loads our net_failover.ko (and vfpath.ko, which it needs).
+install: module
+	@[ -n "$(KVER)" ] || { echo "vfpath: no kernel release in $(KDIR)" >&2; exit 1; }
+	install -d $(MODDIR)
+	install -m 644 $(MODULES) $(MODDIR)/
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
+
+uninstall:
+	@[ -n "$(KVER)" ] || { echo "vfpath: no kernel release in $(KDIR)" >&2; exit 1; }
+	rm -f $(addprefix $(MODDIR)/,$(MODULES))
+	-rmdir $(MODDIR) 2>/dev/null
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 
 tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/vfpath-ctl
 
@@ -54,11 +77,13 @@ $(BIN)/flowgen: tests/flowgen/flowgen.c | setup
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -static -o $@ $<
 
-# The module for the lab's guest kernel, whatever KDIR says.
+# The modules for the lab's guest kernel, whatever KDIR says.
 $(LAB)/vfpath.ko: FORCE | setup
 	@mkdir -p $(LAB)
-	@echo "vfpath: building vfpath.ko for the lab kernel $(LAB_KVER)"
+	@echo "vfpath: building vfpath.ko and net_failover.ko for the lab kernel $(LAB_KVER)"
 	@set -o pipefail; $(MAKE) -s -C $(LAB_KDIR) M=$(TOP) modules 2>&1 | { grep -v '^Skipping BTF' || true; }
+	@$(TOP)/scripts/check-crc $(TOP)/Module.symvers $(LAB_KDIR)/Module.symvers >/dev/null
+	@cmp -s net_failover.ko $(LAB)/net_failover.ko || cp net_failover.ko $(LAB)/net_failover.ko
 	@cmp -s vfpath.ko $@ || cp vfpath.ko $@
 
 # PVH boot of the uncompressed kernel skips the xz decompressor, which takes
@@ -69,6 +94,7 @@ $(LAB)/vmlinux-%: /boot/vmlinuz-%
 
 $(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen $(BIN)/vfpath-ctl scripts/mkinitramfs scripts/guest-init
 	$(TOP)/scripts/mkinitramfs -k $(LAB_KVER) -o $@ -m $(LAB)/vfpath.ko \
+		-m $(LAB)/net_failover.ko \
 		-b $(BIN)/flowgen -b $(BIN)/vfpath-ctl
 	@echo "$(LAB_KVER)" > $(LAB)/kver
 

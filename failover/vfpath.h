@@ -18,7 +18,7 @@
 #include "vfpath_uapi.h"
 
 #define VFPATH_DRV_NAME		"vfpath"
-#define VFPATH_DRV_VERSION	"0.2.0"
+#define VFPATH_DRV_VERSION	"0.3.0"
 
 /* The two slave roles, also the index of per-path counters. */
 enum vfpath_path {
@@ -67,6 +67,9 @@ struct vfpath_pcpu_stats {
  * @tx_dev: the slave transmit uses now, or NULL; written under RTNL
  * @mode: auto or pinned to synthetic (RTNL)
  * @auto_created: made by auto pairing, removed with its synthetic slave
+ * @standby_for: the virtio-net STANDBY netdev this master was made for,
+ *	until it registers and joins (RTNL)
+ * @owner_ref: the drop-in's pointer to this master, cleared when it goes
  * @vf_settled: the VF has been usable for settle_ms (RTNL)
  * @vf_going: the VF's driver is unbinding; never pick it again (RTNL)
  * @vf_closing: the VF is going down (NETDEV_GOING_DOWN) until it is up (RTNL)
@@ -92,6 +95,8 @@ struct vfpath_master {
 	struct net_device __rcu *tx_dev;
 	enum vfpath_mode mode;
 	bool auto_created;
+	struct net_device *standby_for;
+	struct net_device __rcu **owner_ref;
 	bool vf_settled;
 	bool vf_going;
 	bool vf_closing;
@@ -182,6 +187,9 @@ const char *vfpath_path_name(enum vfpath_path path);
 void vfpath_pair_try(struct net_device *dev);
 int vfpath_notifier_register(void);
 void vfpath_notifier_unregister(void);
+
+/* synthetic/vfpath_standby.c: masters for virtio-net's STANDBY feature */
+struct vfpath_master *vfpath_standby_master_for(const struct net_device *standby);
 
 /* failover/vfpath_link.c: the "vfpath" rtnl link kind */
 extern struct rtnl_link_ops vfpath_link_ops;

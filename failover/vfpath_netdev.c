@@ -324,6 +324,8 @@ static void vfpath_uninit(struct net_device *dev)
 	vfpath_for_each_slave(vm, slave)
 		vfpath_slave_detach(vm, slave);
 	list_del(&vm->list);
+	if (vm->owner_ref)	/* the drop-in must not destroy us again */
+		RCU_INIT_POINTER(*vm->owner_ref, NULL);
 }
 
 /* Context: none, after unregistration (priv_destructor). */
@@ -379,7 +381,8 @@ void vfpath_master_setup(struct net_device *dev)
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
 	dev->hw_features = VFPATH_FEATURES | NETIF_F_HW_VLAN_CTAG_TX |
 			   NETIF_F_HW_VLAN_CTAG_RX | NETIF_F_HW_VLAN_CTAG_FILTER;
-	dev->features = dev->hw_features | NETIF_F_LLTX;
+	/* Slaves must share the master's netns: the master stays in its own. */
+	dev->features = dev->hw_features | NETIF_F_LLTX | NETIF_F_NETNS_LOCAL;
 	dev->vlan_features = VFPATH_FEATURES;
 	dev->hw_enc_features = VFPATH_FEATURES & ~NETIF_F_LRO;
 	dev->min_mtu = ETH_MIN_MTU;	/* until slaves join: vfpath_features.c */

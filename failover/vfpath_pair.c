@@ -91,17 +91,55 @@ static struct net_device *vfpath_pair_find(struct net *net,
 	return NULL;
 }
 
-/* Context: RTNL. Pairs @dev if auto pairing is on and a partner exists. */
+/*
+ * Context: RTNL. A master @vf may join as VF: one made for a STANDBY
+ * virtio-net with @vf's MAC, or (with auto pairing) one whose synthetic
+ * slave has it; without a VF yet, in @vf's netns.
+ */
+static struct vfpath_master *vfpath_pair_master_for_vf(struct net_device *vf)
+{
+	struct vfpath_master *vm;
+	struct net_device *syn;
+
+	ASSERT_RTNL();
+	list_for_each_entry(vm, &vfpath_masters, list) {
+		if (rtnl_dereference(vm->slave[VFPATH_PATH_VF]) ||
+		    !net_eq(dev_net(vm->dev), dev_net(vf)))
+			continue;
+		if (vm->owner_ref &&
+		    ether_addr_equal(vm->dev->perm_addr, vf->perm_addr))
+			return vm;
+		syn = rtnl_dereference(vm->slave[VFPATH_PATH_SYN]);
+		if (vfpath_auto_pair && syn &&
+		    ether_addr_equal(syn->perm_addr, vf->perm_addr))
+			return vm;
+	}
+	return NULL;
+}
+
+/*
+ * Context: RTNL. @dev registered: it joins the STANDBY master made for it,
+ * or as VF a master that wants it; else, with auto pairing, it forms a new
+ * pair with a free partner of the other role and the same MAC.
+ */
 void vfpath_pair_try(struct net_device *dev)
 {
 	struct vfpath_master *vm;
-	struct net_device *other, *syn;
+	struct net_device *other;
 
 	ASSERT_RTNL();
-	if (!vfpath_auto_pair || !vfpath_pair_free(dev))
+	if (!vfpath_pair_free(dev))
 		return;
 
 	if (vfpath_synthetic_candidate(dev)) {
+		vm = vfpath_standby_master_for(dev);
+		if (vm) {
+			vm->standby_for = NULL;
+			vfpath_slave_attach(vm, dev, VFPATH_PATH_SYN, NULL);
+			return;
+		}
+		if (!vfpath_auto_pair)
+			return;
 		other = vfpath_pair_find(dev_net(dev), dev, vfpath_vf_candidate);
 		if (other)
 			vfpath_pair_create(dev, other);
@@ -110,15 +148,13 @@ void vfpath_pair_try(struct net_device *dev)
 	if (!vfpath_vf_candidate(dev))
 		return;
 	/* A VF coming back joins the master its synthetic slave is in. */
-	list_for_each_entry(vm, &vfpath_masters, list) {
-		syn = rtnl_dereference(vm->slave[VFPATH_PATH_SYN]);
-		if (!syn || rtnl_dereference(vm->slave[VFPATH_PATH_VF]) ||
-		    !net_eq(dev_net(syn), dev_net(dev)) ||
-		    !ether_addr_equal(syn->perm_addr, dev->perm_addr))
-			continue;
+	vm = vfpath_pair_master_for_vf(dev);
+	if (vm) {
 		vfpath_slave_attach(vm, dev, VFPATH_PATH_VF, NULL);
 		return;
 	}
+	if (!vfpath_auto_pair)
+		return;
 	other = vfpath_pair_find(dev_net(dev), dev, vfpath_synthetic_candidate);
 	if (other)
 		vfpath_pair_create(other, dev);

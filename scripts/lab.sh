@@ -129,33 +129,49 @@ lab_vf_device() {
 	echo "e1000e,netdev=hn1,mac=$LAB_GUEST_MAC,bus=rp1,id=vf0,romfile=$pair"
 }
 
-# lab_vf_plug GUEST: hot-plugs the VF (QMP device_add) on its root port.
+# lab_vf_id GUEST: the QEMU id of the guest's current VF.
+lab_vf_id() { cat "$(lab_guest_dir "$1")/vf_id" 2>/dev/null || echo vf0; }
+
+# lab_vf_plug GUEST: hot-plugs a VF (QMP device_add) on its root port. With
+# failover=on, QEMU keeps the unplugged primary vf0 for a migration's
+# re-plug and refuses another primary, so the new VF is a plain e1000e with
+# a fresh id: what a host without QEMU's failover offers (vfpath-migrate).
 lab_vf_plug() {
+	local dir id n
+	dir=$(lab_guest_dir "$1")
+	id=vf0
+	if [ "$(cat "$dir/nicmode")" = failover ]; then
+		n=$(($(cat "$dir/vf_seq" 2>/dev/null || echo 0) + 1))
+		echo "$n" >"$dir/vf_seq"
+		id=vf$n
+	fi
 	lab_qmp "$1" device_add "{\"driver\": \"e1000e\", \"netdev\": \"hn1\",
-		\"mac\": \"$LAB_GUEST_MAC\", \"bus\": \"rp1\", \"id\": \"vf0\",
-		\"romfile\": \"\"}" >/dev/null
+		\"mac\": \"$LAB_GUEST_MAC\", \"bus\": \"rp1\", \"id\": \"$id\",
+		\"romfile\": \"\"}" >/dev/null || return 1
+	echo "$id" >"$dir/vf_id"
 }
 
 # lab_vf_unplug GUEST: hot-unplugs the VF and waits until the guest let go.
 lab_vf_unplug() {
-	lab_qmp "$1" device_del '{"id": "vf0"}' wait DEVICE_DELETED device=vf0 >/dev/null
+	local id
+	id=$(lab_vf_id "$1")
+	lab_qmp "$1" device_del "{\"id\": \"$id\"}" wait DEVICE_DELETED "device=$id" >/dev/null
 }
 
-# lab_guest_start GUEST NICMODE [QEMU ARGS...]: boots a guest in the host
-# namespace and waits until its agent answers. GUEST is a short name
-# (at most 8 characters: it prefixes tap names).
-lab_guest_start() {
-	local g=$1 mode=$2 dir start kver
+# lab_qemu_launch GUEST NICMODE [QEMU ARGS...]: starts QEMU for GUEST in
+# the host namespace, daemonized, with its taps GUEST-s and GUEST-v.
+lab_qemu_launch() {
+	local g=$1 mode=$2 dir kver
 	shift 2
 	[ ${#g} -le 8 ] || lab_die "guest name '$g' longer than 8 characters"
 	[ -n "$LAB_HOST_NS" ] || lab_die "lab_net_up first"
 	dir=$(lab_guest_dir "$g")
 	mkdir -p "$dir"
+	echo "$mode" >"$dir/nicmode"
 	kver=$(lab_kernel_version)
 	lab_tap_add "$g-s"
 	[ "$mode" = virtio ] || lab_tap_add "$g-v"
 	LAB_GUESTS+=("$g")
-	start=$(lab_now_ms)
 	# shellcheck disable=SC2046 # word splitting of the NIC arguments is wanted
 	if ! lab_host qemu-system-x86_64 -name "vfpath-$LAB_ID-$g" \
 		-accel tcg -M q35 -m "$LAB_MEM" -smp 1 \
@@ -175,12 +191,47 @@ lab_guest_start() {
 		cat "$dir/qemu.stderr" >&2
 		lab_die "QEMU for guest '$g' did not start"
 	fi
+}
+
+# lab_guest_start GUEST NICMODE [QEMU ARGS...]: boots a guest in the host
+# namespace and waits until its agent answers. GUEST is a short name
+# (at most 8 characters: it prefixes tap names).
+lab_guest_start() {
+	local g=$1 mode=$2 dir start
+	shift 2
+	start=$(lab_now_ms)
+	lab_qemu_launch "$g" "$mode" "$@"
+	dir=$(lab_guest_dir "$g")
 	if ! lab_busywait $((LAB_BOOT_TIMEOUT * 1000)) \
 		"$LAB_QMP" --ga --timeout 1000 "$dir/qga.sock" guest-ping >/dev/null 2>&1; then
 		tail -n 20 "$dir/serial.log" >&2
 		lab_die "guest '$g' did not answer within ${LAB_BOOT_TIMEOUT}s"
 	fi
 	echo $(($(lab_now_ms) - start)) >"$dir/boot_ms"
+}
+
+# lab_guest_incoming SRC DST: starts DST, a QEMU with SRC's devices waiting
+# for SRC's migration on the unix socket DST/migrate.sock (another "host"
+# on the same bridge: its own taps DST-s and DST-v).
+lab_guest_incoming() {
+	local src=$1 dst=$2
+	lab_qemu_launch "$dst" "$(cat "$(lab_guest_dir "$src")/nicmode")" \
+		-incoming "unix:$(lab_guest_dir "$dst")/migrate.sock"
+	lab_busywait 10000 test -S "$(lab_guest_dir "$dst")/qmp.sock" ||
+		lab_die "QEMU for '$dst' has no QMP socket"
+}
+
+# lab_migrate SRC DST: migrates SRC's guest to DST (started by
+# lab_guest_incoming) and waits for completion; prints the source's
+# MIGRATION events, one JSON per line, then query-migrate's answer.
+lab_migrate() {
+	local src=$1 dst=$2 caps
+	caps='{"capabilities": [{"capability": "events", "state": true}]}'
+	lab_qmp "$dst" migrate-set-capabilities "$caps" >/dev/null || return 1
+	LAB_QMP_TIMEOUT_MS=${LAB_MIGRATE_TIMEOUT_MS:-120000} lab_qmp "$src" \
+		migrate-set-capabilities "$caps" \
+		migrate "{\"uri\": \"unix:$(lab_guest_dir "$dst")/migrate.sock\"}" \
+		wait MIGRATION status=completed query-migrate
 }
 
 lab_guest_boot_ms() { cat "$(lab_guest_dir "$1")/boot_ms"; }

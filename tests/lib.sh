@@ -91,7 +91,20 @@ json() { jq -r ".$2" "$1"; }
 
 # --- vfpath in the lab guest ---------------------------------------------
 VFP_KO=/lib/modules/vfpath/vfpath.ko
-VFP_MASTER=vfp5f0002	# the auto master's name for $LAB_GUEST_MAC
+VFP_DROPIN_KO=/lib/modules/vfpath/net_failover.ko
+# How the datapath tests get their master (tests/run runs them both ways):
+#   auto     vfpath pairs virtio-net and the e1000e by MAC: master vfp5f0002
+#            (the name's rule, for $LAB_GUEST_MAC), slaves eth0 and eth1
+#   standby  QEMU failover=on, stock virtio_net calls our drop-in
+#            net_failover.ko: master eth0 (registered first, as
+#            net_failover's), standby eth1, VF eth2
+VFP_PAIRING=${VFP_PAIRING:-auto}
+case "$VFP_PAIRING" in
+auto) VFP_MASTER=vfp5f0002 VFP_SLAVES="eth0 eth1" ;;
+standby) VFP_MASTER=eth0 VFP_SLAVES="eth1 eth2" ;;
+*) echo "VFP_PAIRING must be auto or standby, not '$VFP_PAIRING'" >&2; exit 1 ;;
+esac
+[ "$VFP_PAIRING" = auto ] || TEST_NAME+="-$VFP_PAIRING"
 VFP_RATE=${VFP_RATE:-1000}
 
 # vfp_sys GUEST FILE: a file of the master's vfpath/ sysfs directory.
@@ -137,13 +150,22 @@ vfp_flows_wait() {
 		[ "$(json "$LAB_DIR/$2-out.json" fin)" = true ]
 }
 
-# vfp_boot GUEST NICMODE [INSMOD ARGS]: boots, loads virtio_net, e1000e and
-# vfpath (in that order).
+# vfp_boot GUEST [INSMOD ARGS]: boots and forms the pair as VFP_PAIRING
+# says. auto: virtio_net, e1000e, then vfpath (pairing what exists).
+# standby: vfpath and the drop-in first, so that virtio_net's dependency
+# on net_failover is met by ours, then virtio_net and e1000e.
 vfp_boot() {
-	local g=$1 mode=$2
-	shift 2
+	local g=$1
+	shift
 	lab_net_up
-	lab_guest_start "$g" "$mode"
-	lab_guest "$g" "modprobe virtio_net && modprobe e1000e && insmod $VFP_KO $* &&
-		echo 1 > /sys/kernel/tracing/events/vfpath/enable"
+	if [ "$VFP_PAIRING" = standby ]; then
+		lab_guest_start "$g" failover
+		lab_guest "$g" "insmod $VFP_KO $* && insmod $VFP_DROPIN_KO &&
+			echo 1 > /sys/kernel/tracing/events/vfpath/enable &&
+			modprobe virtio_net && modprobe e1000e"
+	else
+		lab_guest_start "$g" auto
+		lab_guest "$g" "modprobe virtio_net && modprobe e1000e && insmod $VFP_KO $* &&
+			echo 1 > /sys/kernel/tracing/events/vfpath/enable"
+	fi
 }

@@ -14,13 +14,13 @@ ALL_TESTS="
 G=vm1
 
 set_link() {
-	lab_qmp $G set_link "{\"name\": \"vf0\", \"up\": $1}" >/dev/null
+	lab_qmp $G set_link "{\"name\": \"$(lab_vf_id $G)\", \"up\": $1}" >/dev/null
 }
 
 flap_setup() {
 	vfp_master_up $G && vfp_wait_path $G vf
 	check_err $? "master not on the VF"
-	log_test "auto pair up, transmit on the VF"
+	log_test "$VFP_PAIRING pair up, transmit on the VF"
 }
 
 flap_link_down_up() {
@@ -78,6 +78,6 @@ flap_storm() {
 	log_test "20 flaps in 2 s: switches bounded, traffic continues, ends on VF"
 }
 
-vfp_boot $G auto
+vfp_boot $G
 run_all_tests
 exit $EXIT_STATUS

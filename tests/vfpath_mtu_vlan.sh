@@ -156,7 +156,7 @@ mv_vf_refused_mtu() {
 	log_test "a VF that cannot take the master's MTU is refused, with a message"
 }
 
-vfp_boot $G auto
+vfp_boot $G
 LAB_MAC=52:54:00:5f:00:77 lab_guest_start $P virtio
 vfp_master_up $G && vfp_wait_path $G vf
 run_all_tests

@@ -116,6 +116,6 @@ nl_slave_role() {
 	log_test "slave roles set by IFLA_VFPATH_SLAVE_ROLE (swap and back), traffic follows"
 }
 
-vfp_boot $G auto
+vfp_boot $G
 run_all_tests
 exit $EXIT_STATUS

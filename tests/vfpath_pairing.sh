@@ -12,7 +12,6 @@ ALL_TESTS="
 	pair_other_netns
 	pair_manual
 	pair_refusals
-	pair_rename_under_traffic
 	pair_dmesg_clean
 "
 G=vm1
@@ -135,25 +134,6 @@ pair_refusals() {
 	check_err $? "$RETMSG"
 	lab_guest $G "ip link del mv0; ip link del mv1; ip link del d0; ip link del va; ip link del m1; ip link del m2"
 	log_test "refused: dummy/veth/macvlan with the VF's MAC, second VF, master, upper"
-}
-
-# Renaming both slaves (udev does it) while traffic flows through m0.
-pair_rename_under_traffic() {
-	local syn vf
-	syn=$(netdev_of_mac_driver $LAB_GUEST_MAC virtio_net)
-	vf=$(netdev_of_mac_driver $LAB_GUEST_MAC e1000e)
-	VFP_MASTER=m0 vfp_flows_start $G rn 5
-	check_err $? "flows did not start"
-	sleep 1.5
-	lab_guest $G "ip link set $vf name enp1s0 && ip link set $syn name enp0s2"
-	check_err $? "rename of up slaves failed"
-	vfp_flows_wait $G rn
-	check_err $? "flows incomplete"
-	[ "$LOST_IN" = 0 ] && [ "$LOST_OUT" = 0 ]
-	check_err $? "lost to guest $LOST_IN, from guest $LOST_OUT"
-	[ "$(vfp_lowers $G m0)" = "enp0s2 enp1s0" ]
-	check_err $? "slaves now: $(vfp_lowers $G m0)"
-	log_test "slaves renamed while enslaved and up: traffic unharmed"
 }
 
 pair_dmesg_clean() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Orderly VF hot-unplug and re-plug under traffic, with vfpath's auto pair:
+# Orderly VF hot-unplug and re-plug under traffic (VFP_PAIRING: auto or standby):
 # zero packets lost in both directions, transmit back on the VF after
 # settle_ms, and the switch announced on the VF's tap (a gratuitous ARP
 # seen by tcpdump on the host side).
@@ -22,13 +22,13 @@ G=vm1
 SECS=12
 
 ur_paired_on_vf() {
-	[ "$(vfp_lowers $G $VFP_MASTER)" = "eth0 eth1" ]
-	check_err $? "master slaves: '$(vfp_lowers $G $VFP_MASTER)'"
+	[ "$(vfp_lowers $G $VFP_MASTER)" = "$VFP_SLAVES" ]
+	check_err $? "master slaves: '$(vfp_lowers $G $VFP_MASTER)', want '$VFP_SLAVES'"
 	vfp_master_up $G
 	check_err $? "peer not reachable through $VFP_MASTER"
 	vfp_wait_path $G vf
 	check_err $? "transmit not on the VF: $(vfp_sys $G active_path)"
-	log_test "auto pair $VFP_MASTER (eth0 + eth1), transmit on the VF"
+	log_test "$VFP_PAIRING pair $VFP_MASTER ($VFP_SLAVES), transmit on the VF"
 }
 
 ur_unplug_replug_no_loss() {
@@ -40,7 +40,7 @@ ur_unplug_replug_no_loss() {
 	sleep 3
 	t0=$(lab_now_ms)
 	lab_vf_unplug $G
-	check_err $? "device_del vf0 did not complete"
+	check_err $? "device_del of the VF did not complete"
 	t1=$(lab_now_ms)
 	log_info "device_del -> DEVICE_DELETED: $((t1 - t0)) ms"
 	busywait 10000 vfp_path_is $G synthetic
@@ -48,7 +48,7 @@ ur_unplug_replug_no_loss() {
 	sleep 3
 	T_PLUG=$(lab_now_ms)
 	lab_vf_plug $G
-	check_err $? "device_add vf0 failed"
+	check_err $? "device_add of a VF failed"
 	vfp_flows_wait $G ur
 	check_err $? "flow reports incomplete"
 	[ "$LOST_IN" = 0 ] && [ "$LOST_OUT" = 0 ]
@@ -60,7 +60,7 @@ ur_back_on_vf_and_announced() {
 	local garps
 	vfp_wait_path $G vf 20000
 	check_err $? "transmit not back on the VF: $(vfp_sys $G active_path)"
-	[ "$(vfp_lowers $G $VFP_MASTER)" = "eth0 eth1" ] ||
+	[ "$(vfp_lowers $G $VFP_MASTER)" = "$VFP_SLAVES" ] ||
 		[ "$(lab_guest $G "ls /sys/class/net/$VFP_MASTER/ | grep -c '^lower_'")" = 2 ]
 	check_err $? "the new VF did not join $VFP_MASTER"
 	busywait 5000 grep -q "Request who-has $LAB_GUEST_IP4 tell $LAB_GUEST_IP4" "$LAB_DIR/vf-tap.txt"
@@ -124,6 +124,6 @@ ur_virtio_announce_repeated() {
 	log_test "virtio-net's announce (NOTIFY_PEERS) repeated as the master's, 3 times"
 }
 
-vfp_boot $G auto
+vfp_boot $G
 run_all_tests
 exit $EXIT_STATUS
