@@ -4,6 +4,7 @@
 #                   drop-in, CRCs checked) against KDIR, and the tools
 #   make install    installs both under /lib/modules/KVER/updates/vfpath/
 #                   (DESTDIR honoured), runs depmod; make uninstall undoes it
+#   make dkms-source  copies the module sources to /usr/src/vfpath-VERSION
 #   make check      installs what it needs, builds, runs every test
 #   make demo       boots the lab guest and runs traffic through it
 #   make style      checkpatch --strict and a W=1 build of the kernel code
@@ -28,17 +29,19 @@ CFLAGS ?= -O2 -g
 TOOL_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror=implicit-function-declaration
 KERNEL_SOURCES := $(wildcard failover/*.[ch] vf-driver/*.[ch] synthetic/*.[ch])
 
-KVER = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+# The release the modules load into (Debian's kernel.release says 6.1.x;
+# UTS_RELEASE is the /lib/modules name).
+KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 MODDIR = $(DESTDIR)/lib/modules/$(KVER)/updates/vfpath
 MODULES := vfpath.ko net_failover.ko
 
 .PHONY: all module tools setup lab-deps check demo style clean help \
-	install uninstall FORCE
+	install uninstall dkms-source FORCE
 
 all: module tools
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@$(TOP)/scripts/setup
@@ -55,6 +58,19 @@ install: module
 	install -d $(MODDIR)
 	install -m 644 $(MODULES) $(MODDIR)/
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
+
+# DKMS: the kernel sources, Kbuild, dkms.conf and check-crc, nothing else,
+# in DKMS_SRC (default /usr/src/vfpath-VERSION); then
+# `dkms install vfpath/VERSION` builds and installs for each kernel.
+VERSION := $(shell sed -n 's/^\#define VFPATH_DRV_VERSION\t*"\(.*\)"/\1/p' failover/vfpath_version.h)
+DKMS_SRC ?= /usr/src/vfpath-$(VERSION)
+dkms-source:
+	install -d $(DKMS_SRC)/scripts
+	install -m 644 Kbuild dkms.conf $(DKMS_SRC)/
+	for d in failover vf-driver synthetic; do \
+		install -d $(DKMS_SRC)/$$d && install -m 644 $$d/*.[ch] $(DKMS_SRC)/$$d/; \
+	done
+	install -m 755 scripts/check-crc $(DKMS_SRC)/scripts/
 
 uninstall:
 	@[ -n "$(KVER)" ] || { echo "vfpath: no kernel release in $(KDIR)" >&2; exit 1; }

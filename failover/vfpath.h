@@ -16,9 +16,9 @@
 #include <linux/workqueue.h>
 
 #include "vfpath_uapi.h"
+#include "vfpath_version.h"
 
 #define VFPATH_DRV_NAME		"vfpath"
-#define VFPATH_DRV_VERSION	"0.3.0"
 
 /* The two slave roles, also the index of per-path counters. */
 enum vfpath_path {

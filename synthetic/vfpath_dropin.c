@@ -33,6 +33,7 @@
 #endif
 
 #include "vfpath_standby.h"
+#include "vfpath_version.h"
 
 /**
  * net_failover_create - a vfpath master for a STANDBY virtio-net netdev
@@ -75,4 +76,4 @@ EXPORT_SYMBOL_GPL(net_failover_destroy);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vfpath drop-in for net_failover: STANDBY virtio-net gets a vfpath master");
-MODULE_VERSION("0.3.0");
+MODULE_VERSION(VFPATH_DRV_VERSION);
