@@ -10,6 +10,7 @@ ALL_TESTS="
 	mv_jumbo
 	mv_mtu_rollback
 	mv_features_from_slaves
+	mv_address_lists_and_flags
 	mv_vlan_across_switches
 	mv_vf_joins_at_master_mtu
 	mv_vf_refused_mtu
@@ -91,6 +92,37 @@ mv_features_from_slaves() {
 		[ "$(feature_of $M tcp-segmentation-offload)" = on ]'
 	check_err $? "master did not get scatter-gather and TSO back"
 	log_test "master bounds from both slaves (max_mtu $want), offloads while any slave has them"
+}
+
+# slave_has SLAVE ADDR: ADDR is in SLAVE's unicast or multicast list.
+slave_has() { lab_guest $G "bridge fdb show dev $1" | grep -q "^$2 "; }
+flag_count() { lab_guest $G "ip -d -j link show $1" | jq -r ".[0].$2"; }
+# IFF_ALLMULTI set by a counter is not in ip link's flags (only the user's
+# own request is); sysfs shows dev->flags as they are.
+allmulti_on() { [ $(($(lab_guest $G "cat /sys/class/net/$1/flags") & 0x200)) -ne 0 ]; }
+
+# What the stack asks of the master reaches both slaves, and leaves them
+# when withdrawn: a unicast address (a macvlan on the master), a multicast
+# group, promiscuous and all-multicast mode.
+mv_address_lists_and_flags() {
+	local s uc=52:54:00:5f:00:42 mc=33:33:00:00:12:34
+	lab_guest $G "ip link add link $M name mvl0 address $uc type macvlan && ip link set mvl0 up &&
+		ip maddr add $mc dev $M && ip link set $M promisc on allmulticast on"
+	check_err $? "setting addresses and flags on $M failed"
+	for s in $(slaves); do
+		slave_has "$s" "$uc" && slave_has "$s" "$mc"
+		check_err $? "slave $s lacks $uc or $mc: $(lab_guest $G "bridge fdb show dev $s" | xargs)"
+		[ "$(flag_count "$s" promiscuity)" -ge 1 ] && allmulti_on "$s"
+		check_err $? "slave $s: promiscuity $(flag_count "$s" promiscuity), flags $(lab_guest $G "cat /sys/class/net/$s/flags")"
+	done
+	lab_guest $G "ip link del mvl0 && ip maddr del $mc dev $M &&
+		ip link set $M promisc off allmulticast off"
+	for s in $(slaves); do
+		! slave_has "$s" "$uc" && ! slave_has "$s" "$mc" &&
+			[ "$(flag_count "$s" promiscuity)" = 0 ] && ! allmulti_on "$s"
+		check_err $? "slave $s kept something: $(lab_guest $G "ip -d link show $s | head -3 | xargs")"
+	done
+	log_test "unicast/multicast lists, promisc and allmulti reach both slaves and leave them"
 }
 
 # The peer of the VLAN is a second lab guest (the host kernel here has no
