@@ -212,13 +212,41 @@ lab_guest_start() {
 
 # lab_guest_incoming SRC DST: starts DST, a QEMU with SRC's devices waiting
 # for SRC's migration on the unix socket DST/migrate.sock (another "host"
-# on the same bridge: its own taps DST-s and DST-v).
+# on the same bridge: its own taps DST-s and DST-v). Without QEMU's
+# failover the VF is not among them: the source revokes its VF before
+# migrating and the destination is offered one after (vfpath-migrate).
 lab_guest_incoming() {
-	local src=$1 dst=$2
-	lab_qemu_launch "$dst" "$(cat "$(lab_guest_dir "$src")/nicmode")" \
+	local src=$1 dst=$2 mode
+	mode=$(cat "$(lab_guest_dir "$src")/nicmode")
+	[ "$mode" = failover ] || mode=vf-later
+	lab_qemu_launch "$dst" "$mode" \
 		-incoming "unix:$(lab_guest_dir "$dst")/migrate.sock"
 	lab_busywait 10000 test -S "$(lab_guest_dir "$dst")/qmp.sock" ||
 		lab_die "QEMU for '$dst' has no QMP socket"
+}
+
+# lab_vf_device_json GUEST: the VF's device_add arguments (vfpath-migrate).
+lab_vf_device_json() {
+	echo "{\"driver\": \"e1000e\", \"netdev\": \"hn1\", \"mac\": \"$LAB_GUEST_MAC\",
+		\"bus\": \"rp1\", \"id\": \"$(lab_vf_id "$1")\", \"romfile\": \"\"}"
+}
+
+# lab_vfpath_migrate SRC DST [vfpath-migrate ARGS...]: migrates SRC's guest
+# to DST (started by lab_guest_incoming) with vfpath-migrate; prints its
+# timeline and returns its exit status.
+lab_vfpath_migrate() {
+	local src=$1 dst=$2 rc=0
+	shift 2
+	"$LAB_TOP/scripts/vfpath-migrate" \
+		--src "$(lab_guest_dir "$src")/qmp.sock" \
+		--dst "$(lab_guest_dir "$dst")/qmp.sock" \
+		--uri "unix:$(lab_guest_dir "$dst")/migrate.sock" \
+		--vf-device "$(lab_vf_device_json "$src")" \
+		--dst-ga "$(lab_guest_dir "$dst")/qga.sock" \
+		--src-ga "$(lab_guest_dir "$src")/qga.sock" \
+		--dst-events "$(lab_guest_dir "$dst")/qmp-events.sock" "$@" || rc=$?
+	lab_vf_id "$src" >"$(lab_guest_dir "$dst")/vf_id"
+	return $rc
 }
 
 # lab_migrate SRC DST: migrates SRC's guest to DST (started by

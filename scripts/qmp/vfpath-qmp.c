@@ -57,6 +57,8 @@ static void usage(FILE *f)
 "QMP steps, run in order on one connection:\n"
 "  COMMAND ['{ARGS-JSON}']     execute; print the return value as JSON\n"
 "  wait EVENT [KEY=VALUE]      wait for EVENT (whose data.KEY is VALUE); print it\n"
+"                              (VALUE may list alternatives: completed|failed)\n"
+"  log EVENT [KEY=VALUE]       the same, printing every event before it too\n"
 "  sleep MS                    pause (between two commands of one session)\n"
 "--timeout bounds the whole run (default 30000 ms).\n"
 "Exit: 0 ok, 1 QEMU returned an error, 2 usage or connection error,\n"
@@ -226,6 +228,22 @@ static struct json_object *execute(struct conn *c, const char *cmd,
 	}
 }
 
+/* Is @val one of the '|'-separated @alts ("completed|failed")? */
+static bool value_in(const char *val, const char *alts)
+{
+	size_t n = strlen(val);
+	const char *p = alts, *bar;
+
+	for (;;) {
+		bar = strchr(p, '|');
+		if ((size_t)((bar ? bar : p + strlen(p)) - p) == n && !strncmp(p, val, n))
+			return true;
+		if (!bar)
+			return false;
+		p = bar + 1;
+	}
+}
+
 static bool event_matches(struct json_object *ev, const char *name,
 			  const char *match)
 {
@@ -245,25 +263,36 @@ static bool event_matches(struct json_object *ev, const char *name,
 	memcpy(key, match, klen);
 	key[klen] = '\0';
 	val = jstr(data, key);
-	return val && !strcmp(val, eq + 1);
+	return val && value_in(val, eq + 1);
 }
 
-static int wait_event(struct conn *c, const char *name, const char *match)
+/*
+ * Waits for event @name (with data matching @match) and prints it; with
+ * @all, prints every event on the way too, in order (a timeline).
+ */
+static int wait_event(struct conn *c, const char *name, const char *match,
+		      bool all)
 {
 	struct json_object *ev;
 	bool timed_out;
 	size_t i;
 
-	for (i = 0; i < c->nevents; i++) {
-		if (!event_matches(c->events[i], name, match))
+	i = 0;
+	while (i < c->nevents) {
+		bool hit = event_matches(c->events[i], name, match);
+
+		if (!hit && !all) {
+			i++;
 			continue;
+		}
 		puts(json_object_to_json_string_ext(c->events[i],
 						    JSON_C_TO_STRING_PLAIN));
 		json_object_put(c->events[i]);
 		memmove(&c->events[i], &c->events[i + 1],
 			(c->nevents - i - 1) * sizeof(*c->events));
 		c->nevents--;
-		return 0;
+		if (hit)
+			return 0;
 	}
 	for (;;) {
 		ev = conn_read(c, &timed_out);
@@ -278,10 +307,14 @@ static int wait_event(struct conn *c, const char *name, const char *match)
 			json_object_put(ev);
 			return 0;
 		}
-		if (json_object_object_get_ex(ev, "event", NULL))
-			keep_event(c, ev);
-		else
+		if (!json_object_object_get_ex(ev, "event", NULL)) {
 			json_object_put(ev);
+		} else if (all) {
+			puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+			json_object_put(ev);
+		} else {
+			keep_event(c, ev);
+		}
 	}
 }
 
@@ -308,16 +341,16 @@ static int run_qmp(struct conn *c, int argc, char **argv)
 		return rc;
 	json_object_put(ret);
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "wait")) {
+		if (!strcmp(argv[i], "wait") || !strcmp(argv[i], "log")) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "vfpath-qmp: wait needs an event name\n");
+				fprintf(stderr, "vfpath-qmp: %s needs an event name\n", argv[i]);
 				return EXIT_USAGE;
 			}
 			match = NULL;
 			if (i + 2 < argc && strchr(argv[i + 2], '=') &&
 			    argv[i + 2][0] != '{')
 				match = argv[i + 2];
-			rc = wait_event(c, argv[i + 1], match);
+			rc = wait_event(c, argv[i + 1], match, argv[i][0] == 'l');
 			if (rc)
 				return rc;
 			i += match ? 2 : 1;

@@ -384,7 +384,13 @@ static int fg_recv(const struct fg_opts *o)
 	}
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/*
+	 * A guest stalled by a migration gets a burst when it resumes: take
+	 * it all (FORCE, as root, passes rmem_max), so that what flowgen
+	 * counts as lost was lost by the network, not by this socket.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, (struct sockaddr *)&ss, slen) < 0) {
 		fprintf(stderr, "flowgen: bind %s port %u: %s\n", addr, o->port,
 			strerror(errno));
