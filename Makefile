@@ -6,7 +6,9 @@
 #                   (DESTDIR honoured), runs depmod; make uninstall undoes it
 #   make dkms-source  copies the module sources to /usr/src/vfpath-VERSION
 #   make check      installs what it needs, builds, runs every test
-#   make demo       boots the lab guest and runs traffic through it
+#   make demo       boots the lab guest, pairs, migrates there and back under
+#                   traffic, prints the timelines, plots packets per path
+#   make stress     STRESS_N (20) migrations in a row under traffic, checked
 #   make style      checkpatch --strict and a W=1 build of the kernel code
 #   make lab-deps   what the lab boots: kernel, initramfs, module, tools
 #
@@ -35,13 +37,13 @@ KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/ge
 MODDIR = $(DESTDIR)/lib/modules/$(KVER)/updates/vfpath
 MODULES := vfpath.ko net_failover.ko
 
-.PHONY: all module tools setup lab-deps check demo style clean help \
+.PHONY: all module tools setup lab-deps check demo stress style clean help \
 	install uninstall dkms-source FORCE
 
 all: module tools
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,18p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@$(TOP)/scripts/setup
@@ -122,6 +124,10 @@ check: lab-deps
 
 demo: lab-deps
 	@$(TOP)/scripts/demo
+
+STRESS_N ?= 20
+stress: lab-deps
+	@STRESS_N=$(STRESS_N) $(TOP)/scripts/stress
 
 style: setup
 	@$(TOP)/scripts/checkpatch $(KERNEL_SOURCES)

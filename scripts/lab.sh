@@ -249,6 +249,79 @@ lab_vfpath_migrate() {
 	return $rc
 }
 
+# lab_guest_dmesg_bad GUEST: prints what the guest kernel logged of
+# warnings, BUGs, refcount problems and leaked netdev references.
+lab_guest_dmesg_bad() {
+	lab_guest "$1" "dmesg | grep -E 'WARNING:|BUG:|refcount_t|unregister_netdevice: waiting|Oops|general protection|RIP:'"
+}
+
+LAB_TCP_PORT=7100
+
+# lab_tcp_start GUEST: a long-lived TCP connection from the guest to an
+# echo server in the peer: the guest writes a line every 100 ms, the peer
+# echoes it, the guest appends the echo to /tmp/tcp.out.
+lab_tcp_start() {
+	# A subshell's child: no job of ours, no "Killed" when lab_cleanup ends it.
+	(ip netns exec "$LAB_PEER_NS" busybox nc -l -p $LAB_TCP_PORT -e cat \
+		</dev/null >/dev/null 2>&1 &)
+	lab_busywait 5000 eval "ip netns exec $LAB_PEER_NS ss -Htln | grep -q ':$LAB_TCP_PORT '" || return 1
+	lab_guest "$1" "setsid sh -c 'i=0; while :; do echo \$i; i=\$((i + 1)); sleep 0.1; done |
+		busybox nc $LAB_PEER_IP4 $LAB_TCP_PORT > /tmp/tcp.out' </dev/null >/dev/null 2>&1 &"
+	lab_busywait 5000 eval "[ \"\$(lab_guest $1 'wc -l < /tmp/tcp.out')\" -gt 2 ]"
+}
+
+# lab_tcp_alive GUEST: that connection still carries lines both ways.
+lab_tcp_alive() {
+	local a b
+	a=$(lab_guest "$1" "wc -l < /tmp/tcp.out")
+	sleep 1.5
+	b=$(lab_guest "$1" "wc -l < /tmp/tcp.out")
+	[ "$b" -gt "$a" ] &&
+		ip netns exec "$LAB_PEER_NS" ss -Htn state established "( sport = :$LAB_TCP_PORT )" | grep -q .
+}
+
+# lab_hop_held_ms TIMELINE: how long after the source stopped its taps
+# still held the guest's MAC (until the source QEMU quit).
+lab_hop_held_ms() {
+	jq -r '([.phases[] | select(.phase == "source_quit") | .t_ms][0]) -
+		([.phases[] | select(.phase == "stop") | .t_ms][0])' "$1"
+}
+
+# lab_flows_start GUEST NAME SECS RATE: flowgen both ways for SECS s at RATE
+# pps: peer -> guest port 7001 (report NAME-in, in the guest), guest -> peer
+# port 7002 (report NAME-out, in $LAB_DIR).
+lab_flows_start() {
+	local g=$1 n=$2 secs=$3 rate=$4
+	fg_guest_recv "$g" "$n-in" 7001 --duration $((secs + 60)) || return 1
+	fg_ns_recv "$LAB_PEER_NS" "$n-out" 7002 --duration $((secs + 60)) || return 1
+	fg_ns_send "$LAB_PEER_NS" "$n-in-tx" "$LAB_GUEST_IP4" 7001 \
+		--rate "$rate" --duration "$secs"
+	fg_guest_send "$g" "$n-out-tx" "$LAB_PEER_IP4" 7002 \
+		--rate "$rate" --duration "$secs"
+}
+
+# lab_hop SRC DST NAME SECS [RATE]: starts DST, runs flowgen both ways for
+# SECS s at RATE pps (default 1000), migrates after 2 s with vfpath-migrate
+# and waits for the flows. Leaves $LAB_DIR/NAME-timeline.json: the
+# timeline with "flows" {to_guest, from_guest} filled in. Returns
+# vfpath-migrate's exit status, or 1 if a flow report is missing.
+lab_hop() {
+	local src=$1 dst=$2 n=$3 secs=$4 rate=${5:-1000} rc=0 tl
+	tl=$LAB_DIR/$n-timeline.json
+	lab_guest_incoming "$src" "$dst"
+	lab_flows_start "$src" "$n" "$secs" "$rate" || return 1
+	sleep 2
+	lab_vfpath_migrate "$src" "$dst" --out "$tl" || rc=$?
+	local g=$dst
+	[ $rc -eq 0 ] || g=$src
+	fg_guest_report "$g" "$n-in" 90000 && fg_wait "$n-out" 90000 || return 1
+	jq --slurpfile i "$LAB_DIR/$n-in.json" --slurpfile o "$LAB_DIR/$n-out.json" \
+		'.flows = {to_guest: ($i[0] | {lost, received: .unique, expected, max_gap_ms}),
+			   from_guest: ($o[0] | {lost, received: .unique, expected, max_gap_ms})}' \
+		"$tl" >"$tl.new" && mv "$tl.new" "$tl"
+	return $rc
+}
+
 # lab_migrate SRC DST: migrates SRC's guest to DST (started by
 # lab_guest_incoming) and waits for completion; prints the source's
 # MIGRATION events, one JSON per line, then query-migrate's answer.

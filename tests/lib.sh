@@ -74,7 +74,7 @@ trap 'exit 1' INT TERM
 # BUG, a refcount problem or a leaked netdev reference.
 guest_dmesg_clean() {
 	local bad
-	bad=$(lab_guest "$1" "dmesg | grep -E 'WARNING:|BUG:|refcount_t|unregister_netdevice: waiting|Oops|general protection|RIP:'")
+	bad=$(lab_guest_dmesg_bad "$1")
 	[ -z "$bad" ] || { echo "$bad" | head -n 5; return 1; }
 }
 
@@ -128,15 +128,7 @@ vfp_master_up() {
 }
 
 # vfp_flows_start GUEST NAME SECONDS: flowgen both ways at VFP_RATE.
-vfp_flows_start() {
-	local g=$1 n=$2 secs=$3
-	fg_guest_recv "$g" "$n-in" 7001 --duration $((secs + 60)) || return 1
-	fg_ns_recv "$LAB_PEER_NS" "$n-out" 7002 --duration $((secs + 60)) || return 1
-	fg_ns_send "$LAB_PEER_NS" "$n-in-tx" "$LAB_GUEST_IP4" 7001 \
-		--rate "$VFP_RATE" --duration "$secs"
-	fg_guest_send "$g" "$n-out-tx" "$LAB_PEER_IP4" 7002 \
-		--rate "$VFP_RATE" --duration "$secs"
-}
+vfp_flows_start() { lab_flows_start "$1" "$2" "$3" "$VFP_RATE"; }
 
 # vfp_flows_wait GUEST NAME: waits for both reports; sets LOST_IN/LOST_OUT.
 vfp_flows_wait() {
