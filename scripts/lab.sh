@@ -312,14 +312,21 @@ lab_hop() {
 	lab_flows_start "$src" "$n" "$secs" "$rate" || return 1
 	sleep 2
 	lab_vfpath_migrate "$src" "$dst" --out "$tl" || rc=$?
-	local g=$dst
-	[ $rc -eq 0 ] || g=$src
+	if [ $rc -eq 0 ]; then lab_hop_flows "$tl" "$dst" "$n"; else lab_hop_flows "$tl" "$src" "$n"; fi ||
+		return 1
+	return $rc
+}
+
+# lab_hop_flows TIMELINE GUEST NAME: waits for the flows NAME (started by
+# lab_flows_start; the guest now runs as GUEST) and adds their loss to
+# TIMELINE as "flows" {to_guest, from_guest}.
+lab_hop_flows() {
+	local tl=$1 g=$2 n=$3
 	fg_guest_report "$g" "$n-in" 90000 && fg_wait "$n-out" 90000 || return 1
 	jq --slurpfile i "$LAB_DIR/$n-in.json" --slurpfile o "$LAB_DIR/$n-out.json" \
 		'.flows = {to_guest: ($i[0] | {lost, received: .unique, expected, max_gap_ms}),
 			   from_guest: ($o[0] | {lost, received: .unique, expected, max_gap_ms})}' \
 		"$tl" >"$tl.new" && mv "$tl.new" "$tl"
-	return $rc
 }
 
 # lab_migrate SRC DST: migrates SRC's guest to DST (started by
