@@ -8,7 +8,7 @@
 #   make check      installs what it needs, builds, runs every test
 #   make demo       boots the lab guest, pairs, migrates there and back under
 #                   traffic, prints the timelines, plots packets per path
-#   make stress     STRESS_N (20) migrations in a row under traffic, checked
+#   make stress     STRESS_N (20) round trips under traffic, checked
 #   make style      checkpatch --strict and a W=1 build of the kernel code
 #   make lab-deps   what the lab boots: kernel, initramfs, module, tools
 #
