@@ -36,6 +36,7 @@ struct conn {
 	char *buf;
 	size_t len, cap;
 	struct json_object **events;	/* events not yet consumed by a wait */
+	struct json_object *last;	/* the event the last wait/log matched */
 	size_t nevents;
 	int64_t deadline_ms;		/* absolute, CLOCK_MONOTONIC */
 };
@@ -59,6 +60,8 @@ static void usage(FILE *f)
 "  wait EVENT [KEY=VALUE]      wait for EVENT (whose data.KEY is VALUE); print it\n"
 "                              (VALUE may list alternatives: completed|failed)\n"
 "  log EVENT [KEY=VALUE]       the same, printing every event before it too\n"
+"  if KEY=VALUE STEP           run STEP only if the event last waited for\n"
+"                              has data.KEY = VALUE\n"
 "  sleep MS                    pause (between two commands of one session)\n"
 "--timeout bounds the whole run (default 30000 ms).\n"
 "Exit: 0 ok, 1 QEMU returned an error, 2 usage or connection error,\n"
@@ -287,7 +290,12 @@ static int wait_event(struct conn *c, const char *name, const char *match,
 		}
 		puts(json_object_to_json_string_ext(c->events[i],
 						    JSON_C_TO_STRING_PLAIN));
-		json_object_put(c->events[i]);
+		if (hit) {
+			json_object_put(c->last);
+			c->last = c->events[i];
+		} else {
+			json_object_put(c->events[i]);
+		}
 		memmove(&c->events[i], &c->events[i + 1],
 			(c->nevents - i - 1) * sizeof(*c->events));
 		c->nevents--;
@@ -304,7 +312,8 @@ static int wait_event(struct conn *c, const char *name, const char *match,
 		}
 		if (event_matches(ev, name, match)) {
 			puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
-			json_object_put(ev);
+			json_object_put(c->last);
+			c->last = ev;
 			return 0;
 		}
 		if (!json_object_object_get_ex(ev, "event", NULL)) {
@@ -354,6 +363,18 @@ static int run_qmp(struct conn *c, int argc, char **argv)
 			if (rc)
 				return rc;
 			i += match ? 2 : 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "if") && i + 2 < argc && strchr(argv[i + 1], '=')) {
+			/* Skip the next step unless the last event matches. */
+			if (c->last && event_matches(c->last, jstr(c->last, "event"),
+						     argv[i + 1])) {
+				i++;
+				continue;
+			}
+			i += 2;
+			if (i + 1 < argc && argv[i + 1][0] == '{')
+				i++;
 			continue;
 		}
 		if (!strcmp(argv[i], "sleep") && i + 1 < argc) {
