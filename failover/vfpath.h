@@ -185,6 +185,9 @@ const char *vfpath_path_name(enum vfpath_path path);
 
 /* failover/vfpath_pair.c: auto pairing by permanent MAC */
 void vfpath_pair_try(struct net_device *dev);
+struct net_device *vfpath_pair_find(struct net *net, const u8 *mac,
+				    const struct net_device *except,
+				    bool (*role)(const struct net_device *));
 int vfpath_notifier_register(void);
 void vfpath_notifier_unregister(void);
 

@@ -259,28 +259,18 @@ static int vfpath_vlan_rx_kill_vid(struct net_device *dev, __be16 proto, u16 vid
 	return 0;
 }
 
-/* Context: RTNL (ndo_add_slave, `ip link set DEV master NAME`). */
+/*
+ * Context: RTNL (ndo_add_slave, `ip link set DEV master NAME`). The role
+ * follows the bus (virtio = synthetic, else VF); vfpath_slave_attach()
+ * refuses, with its reason in @extack, whatever may not join.
+ */
 static int vfpath_add_slave(struct net_device *dev, struct net_device *slave,
 			    struct netlink_ext_ack *extack)
 {
-	struct vfpath_master *vm = netdev_priv(dev);
-	enum vfpath_path path;
-
 	ASSERT_RTNL();
-	if (vfpath_is_master(slave)) {
-		NL_SET_ERR_MSG(extack, "vfpath: a vfpath master cannot be a slave");
-		return -EINVAL;
-	}
-	if (vfpath_synthetic_candidate(slave)) {
-		path = VFPATH_PATH_SYN;
-	} else if (vfpath_vf_candidate(slave)) {
-		path = VFPATH_PATH_VF;
-	} else {
-		NL_SET_ERR_MSG(extack,
-			       "vfpath: slave must be a virtio-net or a PCI Ethernet device");
-		return -EINVAL;
-	}
-	return vfpath_slave_attach(vm, slave, path, extack);
+	return vfpath_slave_attach(netdev_priv(dev), slave,
+				   vfpath_synthetic_candidate(slave) ?
+				   VFPATH_PATH_SYN : VFPATH_PATH_VF, extack);
 }
 
 /* Context: RTNL (ndo_del_slave, `ip link set DEV nomaster`). */

@@ -77,16 +77,20 @@ err_unregister_master:
 	unregister_netdevice(dev);
 }
 
-/* Context: RTNL. A free netdev of @net whose role and MAC fit, or NULL. */
-static struct net_device *vfpath_pair_find(struct net *net,
-					   const struct net_device *dev,
-					   bool (*role)(const struct net_device *))
+/*
+ * Context: RTNL. A free netdev of @net, other than @except, that can play
+ * @role and has permanent MAC @mac; or NULL.
+ */
+struct net_device *vfpath_pair_find(struct net *net, const u8 *mac,
+				    const struct net_device *except,
+				    bool (*role)(const struct net_device *))
 {
 	struct net_device *other;
 
+	ASSERT_RTNL();
 	for_each_netdev(net, other)
-		if (other != dev && role(other) && vfpath_pair_free(other) &&
-		    ether_addr_equal(other->perm_addr, dev->perm_addr))
+		if (other != except && role(other) && vfpath_pair_free(other) &&
+		    ether_addr_equal(other->perm_addr, mac))
 			return other;
 	return NULL;
 }
@@ -140,7 +144,8 @@ void vfpath_pair_try(struct net_device *dev)
 		}
 		if (!vfpath_auto_pair)
 			return;
-		other = vfpath_pair_find(dev_net(dev), dev, vfpath_vf_candidate);
+		other = vfpath_pair_find(dev_net(dev), dev->perm_addr, dev,
+					 vfpath_vf_candidate);
 		if (other)
 			vfpath_pair_create(dev, other);
 		return;
@@ -155,7 +160,8 @@ void vfpath_pair_try(struct net_device *dev)
 	}
 	if (!vfpath_auto_pair)
 		return;
-	other = vfpath_pair_find(dev_net(dev), dev, vfpath_synthetic_candidate);
+	other = vfpath_pair_find(dev_net(dev), dev->perm_addr, dev,
+				 vfpath_synthetic_candidate);
 	if (other)
 		vfpath_pair_create(other, dev);
 }

@@ -91,13 +91,13 @@ static const char *vfpath_slave_refusal(struct vfpath_master *vm,
 		return "vfpath: slave is in another network namespace";
 	if (netdev_has_any_upper_dev(slave))
 		return "vfpath: slave already has an upper device";
+	/* Either role may be given to either kind; see vfpath_slave_set_role. */
+	if (!vfpath_vf_candidate(slave) && !vfpath_synthetic_candidate(slave))
+		return "vfpath: slave must be a virtio-net or a PCI Ethernet device";
 	if (rtnl_dereference(vm->slave[path]))
 		return path == VFPATH_PATH_VF ?
 		       "vfpath: master already has a VF" :
 		       "vfpath: master already has a synthetic slave";
-	/* Either role may be given to either kind; see vfpath_slave_set_role. */
-	if (!vfpath_vf_candidate(slave) && !vfpath_synthetic_candidate(slave))
-		return "vfpath: slave must be a virtio-net or a PCI Ethernet device";
 	return NULL;
 }
 

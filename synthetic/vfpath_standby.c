@@ -33,21 +33,6 @@ struct vfpath_master *vfpath_standby_master_for(const struct net_device *standby
 	return NULL;
 }
 
-/* Context: RTNL. Enslaves a VF of @vm's MAC that already exists. */
-static void vfpath_standby_adopt_vf(struct vfpath_master *vm)
-{
-	struct net_device *dev;
-
-	ASSERT_RTNL();
-	for_each_netdev(dev_net(vm->dev), dev)
-		if (!vfpath_is_master(dev) && vfpath_vf_candidate(dev) &&
-		    !netdev_has_any_upper_dev(dev) &&
-		    ether_addr_equal(dev->perm_addr, vm->dev->perm_addr)) {
-			vfpath_slave_attach(vm, dev, VFPATH_PATH_VF, NULL);
-			return;
-		}
-}
-
 /**
  * vfpath_standby_create - a master for a virtio-net standby netdev
  * @standby: the virtio-net netdev, allocated but not registered yet
@@ -59,8 +44,8 @@ static void vfpath_standby_adopt_vf(struct vfpath_master *vm)
 int vfpath_standby_create(struct net_device *standby,
 			  struct net_device __rcu **ref)
 {
+	struct net_device *dev, *vf;
 	struct vfpath_master *vm;
-	struct net_device *dev;
 	int err;
 
 	dev = alloc_netdev(sizeof(*vm), "eth%d", NET_NAME_ENUM,
@@ -89,7 +74,11 @@ int vfpath_standby_create(struct net_device *standby,
 	rcu_assign_pointer(*ref, dev);
 	netdev_info(dev, "master for a STANDBY virtio-net, MAC %pM\n",
 		    dev->perm_addr);
-	vfpath_standby_adopt_vf(vm);
+	/* A VF that came before its standby (QEMU plugs it on STANDBY ack). */
+	vf = vfpath_pair_find(dev_net(dev), dev->perm_addr, NULL,
+			      vfpath_vf_candidate);
+	if (vf)
+		vfpath_slave_attach(vm, vf, VFPATH_PATH_VF, NULL);
 	rtnl_unlock();
 	return 0;
 }
