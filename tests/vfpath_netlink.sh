@@ -88,15 +88,22 @@ nl_refusals() {
 # Roles are inferred from the bus; IFLA_VFPATH_SLAVE_ROLE overrides that
 # (a vDPA virtio-net passed through is the fast path). Giving a slave the
 # role another holds swaps them; traffic follows the VF role.
+# roles_are DEV1 ROLE1 DEV2 ROLE2: transmit is on the VF role again and
+# each device reports its role.
+roles_are() {
+	vfp_wait_path $G vf && [ "$(ctl_field "$1" role)" = "$2" ] &&
+		[ "$(ctl_field "$3" role)" = "$4" ] ||
+		{ RETMSG="$1=$(ctl_field "$1" role) $3=$(ctl_field "$3" role)"; return 1; }
+}
+
 nl_slave_role() {
 	local syn vf tx0 tx1
 	syn=$(lab_guest_netdev_by_driver $G virtio_net)
 	vf=$(lab_guest_netdev_by_driver $G e1000e)
 	lab_guest $G "vfpath-ctl role $syn vf"
 	check_err $? "giving virtio-net the VF role failed"
-	vfp_wait_path $G vf &&
-		[ "$(ctl_field "$syn" role)" = vf ] && [ "$(ctl_field "$vf" role)" = synthetic ]
-	check_err $? "after swap: $syn=$(ctl_field "$syn" role) $vf=$(ctl_field "$vf" role)"
+	roles_are "$syn" vf "$vf" synthetic
+	check_err $? "after swap: $RETMSG"
 	tx0=$(lab_guest $G "cat /sys/class/net/$syn/statistics/tx_packets")
 	lab_guest $G "ping -c 3 -W 2 $LAB_PEER_IP4 >/dev/null"
 	check_err $? "no traffic with the roles swapped"
@@ -105,9 +112,8 @@ nl_slave_role() {
 	check_err $? "virtio-net in the VF role sent $((tx1 - tx0)) of 3 pings"
 	lab_guest $G "vfpath-ctl role $vf vf"
 	check_err $? "swapping back failed"
-	vfp_wait_path $G vf &&
-		[ "$(ctl_field "$syn" role)" = synthetic ] && [ "$(ctl_field "$vf" role)" = vf ]
-	check_err $? "after swap back: $syn=$(ctl_field "$syn" role) $vf=$(ctl_field "$vf" role)"
+	roles_are "$syn" synthetic "$vf" vf
+	check_err $? "after swap back: $RETMSG"
 	lab_guest $G "vfpath-ctl role lo vf" 2>/dev/null
 	check_fail $? "role for a device that is no slave succeeded"
 	lab_guest $G "vfpath-ctl role $vf fast" 2>/dev/null
