@@ -106,16 +106,19 @@ lab_guest_dir() { echo "$LAB_DIR/$1"; }
 #   failover  the same with failover=on / failover_pair_id (STANDBY)
 #   vf-later  like auto, but the e1000e is not plugged: a test hot-plugs it
 #   virtio    virtio-net only
+#   vf        the e1000e only (a guest without failover, for comparisons)
 # LAB_MAC overrides the MAC (a second guest on the bridge needs its own).
 lab_nic_args() {
 	local g=$1 mode=$2 fo=""
 	case "$mode" in
-	auto|vf-later|virtio) ;;
+	auto|vf-later|virtio|vf) ;;
 	failover) fo=",failover=on" ;;
-	*) lab_die "unknown NIC mode '$mode' (auto, failover, vf-later, virtio)" ;;
+	*) lab_die "unknown NIC mode '$mode' (auto, failover, vf-later, virtio, vf)" ;;
 	esac
-	echo "-netdev tap,id=hn0,ifname=$g-s,script=no,downscript=no"
-	echo "-device virtio-net-pci,netdev=hn0,mac=${LAB_MAC:-$LAB_GUEST_MAC},id=net0,romfile=$fo"
+	if [ "$mode" != vf ]; then
+		echo "-netdev tap,id=hn0,ifname=$g-s,script=no,downscript=no"
+		echo "-device virtio-net-pci,netdev=hn0,mac=${LAB_MAC:-$LAB_GUEST_MAC},id=net0,romfile=$fo"
+	fi
 	echo "-device pcie-root-port,id=rp1,slot=1,chassis=1"
 	[ "$mode" = virtio ] && return 0
 	echo "-netdev tap,id=hn1,ifname=$g-v,script=no,downscript=no"
@@ -169,7 +172,7 @@ lab_qemu_launch() {
 	mkdir -p "$dir"
 	echo "$mode" >"$dir/nicmode"
 	kver=$(lab_kernel_version)
-	lab_tap_add "$g-s"
+	[ "$mode" = vf ] || lab_tap_add "$g-s"
 	[ "$mode" = virtio ] || lab_tap_add "$g-v"
 	LAB_GUESTS+=("$g")
 	# shellcheck disable=SC2046 # word splitting of the NIC arguments is wanted
@@ -233,7 +236,10 @@ lab_vf_device_json() {
 
 # lab_vfpath_migrate SRC DST [vfpath-migrate ARGS...]: migrates SRC's guest
 # to DST (started by lab_guest_incoming) with vfpath-migrate; prints its
-# timeline and returns its exit status.
+# timeline and returns its exit status. The host's switch-over: when the
+# source stops the guest, the bridge is told the guest's MAC is now behind
+# the destination's virtio tap (the VF was revoked before), so what the peer
+# sends during the pause queues there rather than in the stopped source.
 lab_vfpath_migrate() {
 	local src=$1 dst=$2 rc=0
 	shift 2
@@ -244,7 +250,9 @@ lab_vfpath_migrate() {
 		--vf-device "$(lab_vf_device_json "$src")" \
 		--dst-ga "$(lab_guest_dir "$dst")/qga.sock" \
 		--src-ga "$(lab_guest_dir "$src")/qga.sock" \
-		--dst-events "$(lab_guest_dir "$dst")/qmp-events.sock" "$@" || rc=$?
+		--dst-events "$(lab_guest_dir "$dst")/qmp-events.sock" \
+		--on-stop "bridge -n $LAB_HOST_NS fdb replace ${LAB_MAC:-$LAB_GUEST_MAC} dev $dst-s master dynamic" \
+		"$@" || rc=$?
 	lab_vf_id "$src" >"$(lab_guest_dir "$dst")/vf_id"
 	return $rc
 }
@@ -280,11 +288,11 @@ lab_tcp_alive() {
 		ip netns exec "$LAB_PEER_NS" ss -Htn state established "( sport = :$LAB_TCP_PORT )" | grep -q .
 }
 
-# lab_hop_held_ms TIMELINE: how long after the source stopped its taps
-# still held the guest's MAC (until the source QEMU quit).
-lab_hop_held_ms() {
-	jq -r '([.phases[] | select(.phase == "source_quit") | .t_ms][0]) -
-		([.phases[] | select(.phase == "stop") | .t_ms][0])' "$1"
+# lab_hop_span TIMELINE FROM TO: ms from phase FROM to phase TO (e.g. stop
+# on_stop: how long the stopped source still held the guest's MAC).
+lab_hop_span() {
+	jq -r --arg a "$2" --arg b "$3" '([.phases[] | select(.phase == $b) | .t_ms][0]) -
+		([.phases[] | select(.phase == $a) | .t_ms][0])' "$1"
 }
 
 # lab_flows_start GUEST NAME SECS RATE: flowgen both ways for SECS s at RATE

@@ -23,11 +23,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define EXIT_QMP_ERROR	1
 #define EXIT_USAGE	2
+#define EXIT_HOOK	3
 #define EXIT_TIMEOUT	124
 
 struct conn {
@@ -39,6 +41,9 @@ struct conn {
 	struct json_object *last;	/* the event the last wait/log matched */
 	size_t nevents;
 	int64_t deadline_ms;		/* absolute, CLOCK_MONOTONIC */
+	const char *hook_event;		/* "on EVENT run CMD", not yet fired */
+	const char *hook_cmd;
+	pid_t hook_pid;			/* the fired hook, reaped at the end */
 };
 
 static int64_t now_ms(void)
@@ -63,9 +68,13 @@ static void usage(FILE *f)
 "  if KEY=VALUE STEP           run STEP only if the event last waited for\n"
 "                              has data.KEY = VALUE\n"
 "  sleep MS                    pause (between two commands of one session)\n"
+"  on EVENT run 'CMD'          run CMD (sh -c) the moment EVENT arrives, once,\n"
+"                              without waiting for it; its failure is reported\n"
+"                              and makes the exit status 3 if all else went well\n"
 "--timeout bounds the whole run (default 30000 ms).\n"
 "Exit: 0 ok, 1 QEMU returned an error, 2 usage or connection error,\n"
-"124 timed out; with --ga exec, the command's own exit status.\n");
+"3 an \"on\" command failed, 124 timed out; with --ga exec, the command's\n"
+"own exit status.\n");
 }
 
 static int conn_open(struct conn *c, const char *path)
@@ -173,6 +182,51 @@ static const char *jstr(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/*
+ * Called for every event the moment it is read: fires the "on" hook. The
+ * hook runs in the background so that the steps (and their timestamps) do
+ * not wait for it; a migration's STOP is what it is for.
+ */
+static void event_arrived(struct conn *c, struct json_object *ev)
+{
+	pid_t pid;
+
+	if (!c->hook_event || strcmp(jstr(ev, "event") ?: "", c->hook_event))
+		return;
+	c->hook_event = NULL;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		perror("vfpath-qmp: fork");
+		return;
+	}
+	if (pid == 0) {
+		close(c->fd);
+		execl("/bin/sh", "sh", "-c", c->hook_cmd, (char *)NULL);
+		_exit(127);
+	}
+	c->hook_pid = pid;
+}
+
+/* Waits for the fired hook, if any; returns EXIT_HOOK if it failed. */
+static int hook_reap(struct conn *c)
+{
+	int status;
+
+	if (c->hook_pid <= 0)
+		return 0;
+	if (waitpid(c->hook_pid, &status, 0) < 0) {
+		perror("vfpath-qmp: waitpid");
+		return EXIT_HOOK;
+	}
+	c->hook_pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	fprintf(stderr, "vfpath-qmp: on-event command '%s' failed (status %d)\n",
+		c->hook_cmd, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return EXIT_HOOK;
+}
+
 static void keep_event(struct conn *c, struct json_object *ev)
 {
 	c->events = realloc(c->events, (c->nevents + 1) * sizeof(*c->events));
@@ -212,6 +266,7 @@ static struct json_object *execute(struct conn *c, const char *cmd,
 			return NULL;
 		}
 		if (json_object_object_get_ex(resp, "event", NULL)) {
+			event_arrived(c, resp);
 			keep_event(c, resp);
 			continue;
 		}
@@ -310,6 +365,7 @@ static int wait_event(struct conn *c, const char *name, const char *match,
 					name, match ? " " : "", match ?: "");
 			return timed_out ? EXIT_TIMEOUT : EXIT_USAGE;
 		}
+		event_arrived(c, ev);
 		if (event_matches(ev, name, match)) {
 			puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
 			json_object_put(c->last);
@@ -375,6 +431,19 @@ static int run_qmp(struct conn *c, int argc, char **argv)
 			i += 2;
 			if (i + 1 < argc && argv[i + 1][0] == '{')
 				i++;
+			continue;
+		}
+		if (!strcmp(argv[i], "on")) {
+			if (i + 3 >= argc || strcmp(argv[i + 2], "run")) {
+				fprintf(stderr, "vfpath-qmp: usage: on EVENT run 'CMD'\n");
+				return EXIT_USAGE;
+			}
+			c->hook_event = argv[i + 1];
+			c->hook_cmd = argv[i + 3];
+			/* An event that came early still counts. */
+			for (size_t k = 0; k < c->nevents; k++)
+				event_arrived(c, c->events[k]);
+			i += 3;
 			continue;
 		}
 		if (!strcmp(argv[i], "sleep") && i + 1 < argc) {
@@ -576,7 +645,7 @@ int main(int argc, char **argv)
 	long timeout = 30000;
 	bool ga = false;
 	char *end;
-	int opt, rc;
+	int opt, rc, hook_rc;
 
 	while ((opt = getopt_long(argc, argv, "+h", lopts, NULL)) != -1) {
 		switch (opt) {
@@ -611,5 +680,6 @@ int main(int argc, char **argv)
 	else
 		rc = run_qmp(&c, argc - optind, argv + optind);
 	close(c.fd);
-	return rc;
+	hook_rc = hook_reap(&c);
+	return rc ?: hook_rc;
 }
