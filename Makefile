@@ -8,6 +8,9 @@
 #   make check      installs what it needs, builds, runs every test
 #   make demo       boots the lab guest, pairs, migrates there and back under
 #                   traffic, prints the timelines, plots packets per path
+#   make bench      vfpath vs net_failover, bonding and the bare VF, BENCH_RUNS
+#                   (5) interleaved rounds: build/bench/results.{json,md},
+#                   migration.svg
 #   make stress     STRESS_N (20) round trips under traffic, checked
 #   make style      checkpatch --strict and a W=1 build of the kernel code
 #   make lab-deps   what the lab boots: kernel, initramfs, module, tools
@@ -37,13 +40,13 @@ KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/ge
 MODDIR = $(DESTDIR)/lib/modules/$(KVER)/updates/vfpath
 MODULES := vfpath.ko net_failover.ko
 
-.PHONY: all module tools setup lab-deps check demo stress style clean help \
+.PHONY: all module tools setup lab-deps check demo bench stress style clean help \
 	install uninstall dkms-source FORCE
 
 all: module tools
 
 help:
-	@sed -n '3,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,21p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@$(TOP)/scripts/setup
@@ -124,6 +127,10 @@ check: lab-deps
 
 demo: lab-deps
 	@$(TOP)/scripts/demo
+
+BENCH_RUNS ?= 5
+bench: lab-deps
+	@BENCH_RUNS=$(BENCH_RUNS) $(TOP)/scripts/bench
 
 STRESS_N ?= 20
 stress: lab-deps

@@ -161,11 +161,25 @@ lab_vf_unplug() {
 	lab_qmp "$1" device_del "{\"id\": \"$id\"}" wait DEVICE_DELETED "device=$id" >/dev/null
 }
 
+# lab_qemu_bin: the QEMU to launch. QEMU=stock (default: Debian's
+# qemu-system-x86_64) or QEMU=patched (Debian's source with qemu-patches/,
+# from scripts/build-qemu: built on first use, then cached). Read at each
+# launch, so one lab can run both.
+lab_qemu_bin() {
+	[ -z "${LAB_QEMU_PATH:-}" ] || { echo "$LAB_QEMU_PATH"; return; }
+	case "${QEMU:-stock}" in
+	stock) command -v qemu-system-x86_64 ;;
+	patched) "$LAB_TOP/scripts/build-qemu" || lab_die "no patched QEMU (scripts/build-qemu failed)" ;;
+	*) lab_die "QEMU must be stock or patched, not '$QEMU'" ;;
+	esac
+}
+
 # lab_qemu_launch GUEST NICMODE [QEMU ARGS...]: starts QEMU for GUEST in
 # the host namespace, daemonized, with its taps GUEST-s and GUEST-v.
 lab_qemu_launch() {
-	local g=$1 mode=$2 dir kver
+	local g=$1 mode=$2 dir kver qemu
 	shift 2
+	qemu=$(lab_qemu_bin)
 	[ ${#g} -le 8 ] || lab_die "guest name '$g' longer than 8 characters"
 	[ -n "$LAB_HOST_NS" ] || lab_die "lab_net_up first"
 	dir=$(lab_guest_dir "$g")
@@ -176,7 +190,8 @@ lab_qemu_launch() {
 	[ "$mode" = virtio ] || lab_tap_add "$g-v"
 	LAB_GUESTS+=("$g")
 	# shellcheck disable=SC2046 # word splitting of the NIC arguments is wanted
-	if ! lab_host qemu-system-x86_64 -name "vfpath-$LAB_ID-$g" \
+	echo "$qemu" >"$dir/qemu-bin"
+	if ! lab_host "$qemu" -name "vfpath-$LAB_ID-$g" \
 		-accel tcg -M q35 -m "$LAB_MEM" -smp 1 \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-kernel "$LAB_BUILD/lab/vmlinux-$kver" \
@@ -213,17 +228,19 @@ lab_guest_start() {
 	echo $(($(lab_now_ms) - start)) >"$dir/boot_ms"
 }
 
-# lab_guest_incoming SRC DST: starts DST, a QEMU with SRC's devices waiting
+# lab_guest_incoming SRC DST [QEMU ARGS...]: starts DST, a QEMU with SRC's devices waiting
 # for SRC's migration on the unix socket DST/migrate.sock (another "host"
 # on the same bridge: its own taps DST-s and DST-v). Without QEMU's
 # failover the VF is not among them: the source revokes its VF before
 # migrating and the destination is offered one after (vfpath-migrate).
 lab_guest_incoming() {
 	local src=$1 dst=$2 mode
+	shift 2
 	mode=$(cat "$(lab_guest_dir "$src")/nicmode")
 	[ "$mode" = failover ] || mode=vf-later
-	lab_qemu_launch "$dst" "$mode" \
-		-incoming "unix:$(lab_guest_dir "$dst")/migrate.sock"
+	# The same QEMU binary as the source, whatever QEMU says now.
+	LAB_QEMU_PATH=$(cat "$(lab_guest_dir "$src")/qemu-bin") lab_qemu_launch "$dst" "$mode" \
+		-incoming "unix:$(lab_guest_dir "$dst")/migrate.sock" "$@"
 	lab_busywait 10000 test -S "$(lab_guest_dir "$dst")/qmp.sock" ||
 		lab_die "QEMU for '$dst' has no QMP socket"
 }

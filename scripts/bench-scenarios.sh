@@ -1,0 +1,183 @@
+# shellcheck shell=bash
+# make bench's scenarios, one function each, run in this order on one
+# booted guest per configuration and round (sourced by scripts/bench).
+# Each takes the guest's current name and leaves BENCH_GUEST at the name
+# it runs under afterwards (a migration moves it to another QEMU).
+
+BENCH_ALL_SCENARIOS="tx_overhead migration vf_unplug vf_replug vf_link_flap rx_only_replug"
+
+# bench_on_vf GUEST: the configuration's master transmits through a VF.
+bench_on_vf() {
+	local g=$1
+	case "$BENCH_CONFIG" in
+	vfpath-*)
+		lab_guest "$g" "grep -qx vf /sys/class/net/$BENCH_MASTER/vfpath/active_path" ;;
+	bonding)
+		lab_guest "$g" "a=\$(cat /sys/class/net/bond0/bonding/active_slave);
+			[ -n \"\$a\" ] && readlink /sys/class/net/\$a/device/driver | grep -q e1000e" ;;
+	net_failover)
+		lab_guest "$g" "for d in /sys/class/net/*; do
+			readlink \$d/device/driver 2>/dev/null | grep -q e1000e || continue
+			[ \"\$(readlink \$d/master)\" ] && [ \"\$(cat \$d/carrier 2>/dev/null)\" = 1 ] && exit 0
+		done; exit 1" ;;
+	*) return 0 ;;
+	esac
+}
+
+bench_wait_on_vf() {
+	lab_busywait 30000 bench_on_vf "$1" || {
+		lab_log "$BENCH_CONFIG: guest $1 not on a VF 30 s after $2"
+		return 1
+	}
+}
+
+# tx_overhead: the guest's pktgen sends 64-byte frames to the peer, as fast
+# as it can, through the master (or, for raw-vf, the bare e1000e), by
+# dev_queue_xmit (xmit_mode queue_xmit) as a socket's frames go: pktgen's
+# default hands frames straight to the driver, which the master's own hop
+# to the slave's queue would not, and the ratio would compare two paths.
+bench_tx_overhead() {
+	local g=$1 mac out pps
+	mac=$(ip -n "$LAB_PEER_NS" -br link show eth0 | awk '{print $3}')
+	out=$(lab_guest "$g" "modprobe pktgen && cd /proc/net/pktgen &&
+		echo rem_device_all > kpktgend_0 && echo 'add_device $BENCH_MASTER' > kpktgend_0 &&
+		for c in 'xmit_mode queue_xmit' 'count 30000' 'clone_skb 0' 'pkt_size 64' 'delay 0' \
+			'dst $LAB_PEER_IP4' 'dst_mac $mac' 'udp_dst_min 9' 'udp_dst_max 9'; do
+			echo \"\$c\" > $BENCH_MASTER || exit 1
+		done && echo start > pgctrl && cat $BENCH_MASTER") || true
+	pps=$(sed -n 's/.* \([0-9][0-9]*\)pps .*/\1/p' <<<"$out" | head -n 1)
+	bench_value tx_overhead pps pps "$pps" "pktgen gave no result: $(grep -m1 Result <<<"$out")"
+	BENCH_GUEST=$g
+}
+
+# migration: a live migration to another QEMU under flows both ways, by
+# vfpath-migrate (which leaves the VF to QEMU under failover=on).
+bench_migration() {
+	local g=$1 dst=$1m tl rc=0 args=() t_ev wu events
+	tl=$LAB_DIR/mig-timeline.json
+	lab_guest_incoming "$g" "$dst"
+	bench_trace_start "$g"
+	bench_tap_watch "$g" "$dst"
+	bench_flows_start "$g" mig 8 || return 1
+	sleep 2
+	case "$BENCH_CONFIG" in vfpath-*) args=(--dst-ga "$(lab_guest_dir "$dst")/qga.sock") ;; esac
+	t_ev=$(date +%s.%N)
+	"$LAB_TOP/scripts/vfpath-migrate" \
+		--src "$(lab_guest_dir "$g")/qmp.sock" --dst "$(lab_guest_dir "$dst")/qmp.sock" \
+		--uri "unix:$(lab_guest_dir "$dst")/migrate.sock" \
+		--vf-device "$(lab_vf_device_json "$g")" \
+		--dst-events "$(lab_guest_dir "$dst")/qmp-events.sock" \
+		--on-stop "bridge -n $LAB_HOST_NS fdb replace $LAB_GUEST_MAC dev $dst-s master dynamic" \
+		"${args[@]}" --out "$tl" >/dev/null 2>"$LAB_DIR/mig.err" || rc=$?
+	lab_vf_id "$g" >"$(lab_guest_dir "$dst")/vf_id"
+	if [ $rc -ne 0 ]; then
+		lab_log "$BENCH_CONFIG: vfpath-migrate exit $rc: $(cat "$LAB_DIR/mig.err")"
+		bench_tap_stop
+		return 1
+	fi
+	lab_guest_stop "$g"
+	BENCH_GUEST=$dst
+	bench_flows_samples migration "$dst" mig || return 1
+	bench_tap_stop
+	[ "$BENCH_RUN" -ne 1 ] || cp "$LAB_DIR/taps.txt" "$BENCH_OUT/raw/migration-$BENCH_CONFIG.taps"
+	events=$LAB_DIR/mig.events
+	bench_tap_events >"$events"
+	bench_sample migration downtime_ms ms "$(jq .qemu.downtime_ms "$tl")"
+	if [ "$(jq .qemu_failover "$tl")" = true ]; then
+		wu=$(jq '[.phases[] | select(.phase == "migration_wait-unplug") | .t_ms][0] as $a |
+			[.phases[] | select(.phase == "migration_active") | .t_ms][0] as $b |
+			if $a and $b then $b - $a else null end' "$tl")
+		bench_value migration wait_unplug_ms ms "$wu" "QEMU reported no wait-unplug phase"
+	else
+		wu=$(lab_hop_span "$tl" vf_revoke device_deleted)
+		bench_value migration wait_unplug_ms ms "$wu" "no DEVICE_DELETED in the timeline"
+	fi
+	bench_value migration time_on_synthetic_ms ms \
+		"$(bench_span_ms "$events" data "-s$" data "-v$" "$t_ev")" \
+		"the guest's flow never came back to a VF's tap"
+	bench_value migration time_to_vf_ms ms "$(bench_time_to_vf_ms "$dst" "$BENCH_MASTER")" \
+		"no flow frame on the destination's VF after it registered"
+	bench_value migration peer_notify_ms ms \
+		"$(bench_notify_ms "$events" "^$dst-v$" "$t_ev")" \
+		"no gratuitous ARP from the guest on the destination VF's tap"
+	bench_wait_on_vf "$dst" migration
+}
+
+# vf_unplug: an orderly hot-unplug of the VF (QMP device_del).
+bench_vf_unplug() {
+	local g=$1 t_ev
+	bench_tap_watch "$g"
+	bench_flows_start "$g" unp 5 || return 1
+	sleep 1.5
+	t_ev=$(date +%s.%N)
+	lab_vf_unplug "$g" || return 1
+	bench_flows_samples vf_unplug "$g" unp || return 1
+	bench_tap_stop
+	bench_tap_events >"$LAB_DIR/unp.events"
+	bench_value vf_unplug peer_notify_ms ms \
+		"$(bench_notify_ms "$LAB_DIR/unp.events" "-s$" "$t_ev")" \
+		"no gratuitous ARP from the guest on the synthetic path's tap"
+	BENCH_GUEST=$g
+}
+
+# vf_replug: a VF hot-plugged back (QMP device_add).
+bench_vf_replug() {
+	local g=$1 t_ev
+	bench_trace_start "$g"
+	bench_tap_watch "$g"
+	bench_flows_start "$g" rep 5 || return 1
+	sleep 1.5
+	t_ev=$(date +%s.%N)
+	lab_vf_plug "$g" || return 1
+	bench_flows_samples vf_replug "$g" rep || return 1
+	bench_tap_stop
+	bench_tap_events >"$LAB_DIR/rep.events"
+	bench_value vf_replug time_to_vf_ms ms "$(bench_time_to_vf_ms "$g" "$BENCH_MASTER")" \
+		"no flow frame on the new VF after it registered"
+	bench_value vf_replug time_on_synthetic_ms ms \
+		"$(bench_span_ms "$LAB_DIR/rep.events" data "-s$" data "-v$" 0)" \
+		"the guest's flow never reached the VF's tap"
+	bench_value vf_replug peer_notify_ms ms \
+		"$(bench_notify_ms "$LAB_DIR/rep.events" "-v$" "$t_ev")" \
+		"no gratuitous ARP from the guest on the VF's tap"
+	BENCH_GUEST=$g
+	bench_wait_on_vf "$g" vf_replug
+}
+
+# vf_link_flap: the VF's link down for 2 s, then up (QMP set_link).
+bench_vf_link_flap() {
+	local g=$1 t_ev t_syn link
+	link() { lab_qmp "$g" set_link "{\"name\": \"$(lab_vf_id "$g")\", \"up\": $1}" >/dev/null; }
+	bench_tap_watch "$g"
+	bench_flows_start "$g" flap 6 || return 1
+	sleep 1.5
+	t_ev=$(date +%s.%N)
+	link false && sleep 2 && link true || return 1
+	bench_flows_samples vf_link_flap "$g" flap || return 1
+	bench_tap_stop
+	bench_tap_events >"$LAB_DIR/flap.events"
+	bench_value vf_link_flap time_on_synthetic_ms ms \
+		"$(bench_span_ms "$LAB_DIR/flap.events" data "-s$" data "-v$" "$t_ev")" \
+		"the guest's flow did not move to the synthetic path and back"
+	t_syn=$(awk -v a="$t_ev" '$1 == "data" && $2 ~ /-s$/ && $3 > a { print $3; exit }' \
+		"$LAB_DIR/flap.events")
+	bench_value vf_link_flap peer_notify_ms ms \
+		"$(bench_notify_ms "$LAB_DIR/flap.events" "-v$" "${t_syn:-$t_ev}")" \
+		"no gratuitous ARP from the guest on the VF's tap when the link came back"
+	BENCH_GUEST=$g
+	bench_wait_on_vf "$g" vf_link_flap
+}
+
+# rx_only_replug: the VF is hot-plugged while only the peer sends: the
+# guest has nothing to say, so only an announcement tells the host's
+# bridge where the guest now listens.
+bench_rx_only_replug() {
+	local g=$1
+	lab_vf_unplug "$g" || return 1
+	sleep 1
+	bench_flows_start "$g" rxo 5 in || return 1
+	sleep 1.5
+	lab_vf_plug "$g" || return 1
+	bench_flows_samples rx_only_replug "$g" rxo in || return 1
+	BENCH_GUEST=$g
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# qemu-patches/ against Debian's stock QEMU, side by side. Each patch has a
+# check that stock QEMU fails and the patched build passes:
+#   0001 wake wait-unplug: a failover migration leaves wait-unplug when the
+#        guest has released the primary, not at QEMU's next 250 ms poll
+#   0002 unplug-timeout: a guest that cannot release the primary makes the
+#        migration fail within the timeout, naming the device; the guest
+#        runs on, on its VF, which QEMU plugs back
+#   0003 FAILOVER_PRIMARY_PLUGGED: the destination says when the VF is back
+# Guests: failover=on with our drop-in net_failover.ko (master eth0).
+source "$(dirname "$0")/lib.sh"
+
+ALL_TESTS="
+	qp_build_cached
+	qp_broken_series_refused
+	qp_wait_unplug
+	qp_replug_event
+	qp_unplug_timeout
+"
+M=eth0
+VFP_MASTER=$M
+HOPS=${QP_HOPS:-5}
+declare -A WAITS=()
+
+qp_build_cached() {
+	local t0 t1 out
+	t0=$(lab_now_ms)
+	out=$("$LAB_TOP/scripts/build-qemu" 2>"$LAB_DIR/bq.err")
+	check_err $? "build-qemu: $(tail -n 3 "$LAB_DIR/bq.err")"
+	t1=$(lab_now_ms)
+	PATCHED=$out
+	"$PATCHED" --version | grep -q 'QEMU emulator version 7.2'
+	check_err $? "$PATCHED does not run"
+	[ "$("$LAB_TOP/scripts/build-qemu" --path)" = "$PATCHED" ] && [ ! -s "$LAB_DIR/bq.err" ]
+	check_err $? "second call was not a cache hit: $(head -n 2 "$LAB_DIR/bq.err")"
+	log_info "patched QEMU: $PATCHED (call took $((t1 - t0)) ms)"
+	log_test "build-qemu: patched QEMU built and cached (keyed by series and Debian version)"
+}
+
+# A series whose patch does not apply: build-qemu names it and stops.
+qp_broken_series_refused() {
+	local d=$LAB_DIR/broken rc=0
+	mkdir -p "$d"
+	# One context line changed: with no fuzz allowed, it must not apply.
+	sed '0,/^ bool migration_in_incoming_postcopy(void)$/s// bool no_such_function(void)/' \
+		"$LAB_TOP"/qemu-patches/0001-*.patch >"$d/0001-broken.patch"
+	echo 0001-broken.patch >"$d/series"
+	VFPATH_QEMU_PATCHES=$d "$LAB_TOP/scripts/build-qemu" \
+		>/dev/null 2>"$d/err" || rc=$?
+	[ $rc -eq 1 ] && grep -q "patch 0001-broken.patch does not apply" "$d/err"
+	check_err $? "exit $rc: $(tail -n 2 "$d/err")"
+	log_test "build-qemu stops on a patch that does not apply, naming it"
+}
+
+# boot_standby GUEST QEMU [QEMU ARGS]: failover=on guest with our drop-in,
+# master eth0 addressed and answering.
+boot_standby() {
+	local g=$1 q=$2
+	shift 2
+	QEMU=$q lab_guest_start "$g" failover "$@"
+	lab_guest "$g" "insmod $VFP_KO && insmod $VFP_DROPIN_KO && modprobe virtio_net &&
+		modprobe e1000e" >/dev/null
+}
+
+# hops Q: HOPS failover migrations in a row; records each wait-unplug (ms,
+# from QEMU's MIGRATION events) in WAITS[Q] and keeps the timelines.
+hops() {
+	local q=$1 g=${1:0:1}0 i next tl rc
+	boot_standby "$g" "$q"
+	vfp_master_up "$g" && vfp_wait_path "$g" vf || return 1
+	for i in $(seq 1 "$HOPS"); do
+		next=${q:0:1}$i
+		tl=$LAB_DIR/$q-$i.json
+		lab_guest_incoming "$g" "$next"
+		rc=0
+		lab_vfpath_migrate "$g" "$next" --out "$tl" >/dev/null 2>&1 || rc=$?
+		[ $rc -eq 0 ] || { log_info "$q hop $i: exit $rc: $(jq -r .error "$tl")"; return 1; }
+		lab_guest_stop "$g"
+		g=$next
+		WAITS[$q]+="$(jq '[.phases[] | select(.phase == "migration_wait-unplug") | .t_ms][0] as $a |
+			[.phases[] | select(.phase == "migration_active") | .t_ms][0] - $a' "$tl") "
+	done
+	lab_guest_stop "$g"
+}
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Stock QEMU ends wait-unplug only at a 250 ms poll tick; the patch ends it
+# when the guest is done. Pass: before the first tick in most migrations.
+qp_wait_unplug() {
+	local q early
+	for q in stock patched; do
+		hops "$q"
+		check_err $? "$q: migrations failed"
+		early=$(tr ' ' '\n' <<<"${WAITS[$q]}" | grep . | awk '$1 < 245' | wc -l)
+		log_info "$q QEMU: wait-unplug (ms) ${WAITS[$q]}, median $(median <<<"${WAITS[$q]}"), $early of $HOPS before the first 250 ms poll"
+		eval "EARLY_$q=$early"
+	done
+	[ "$EARLY_stock" -le $((HOPS / 2)) ]
+	check_err $? "stock QEMU left wait-unplug early in $EARLY_stock of $HOPS: the check does not tell the builds apart"
+	[ "$EARLY_patched" -gt $((HOPS / 2)) ]
+	check_err $? "patched QEMU left wait-unplug before the poll in only $EARLY_patched of $HOPS"
+	log_test "0001: wait-unplug ends when the guest released the primary (patched), not at the 250 ms poll (stock)"
+}
+
+# The destination's FAILOVER_PRIMARY_PLUGGED, seen by vfpath-migrate's
+# event monitor, becomes the timeline's dst_vf_plugged.
+qp_replug_event() {
+	local n_stock n_patched f
+	n_stock=0 n_patched=0
+	for f in "$LAB_DIR"/stock-*.json; do
+		jq -e 'any(.phases[]; .phase == "dst_vf_plugged")' "$f" >/dev/null && n_stock=$((n_stock + 1))
+	done
+	for f in "$LAB_DIR"/patched-*.json; do
+		jq -e 'any(.phases[]; .phase == "dst_vf_plugged")' "$f" >/dev/null && n_patched=$((n_patched + 1))
+	done
+	[ "$n_stock" -eq 0 ] && [ "$n_patched" -eq "$HOPS" ]
+	check_err $? "dst_vf_plugged in $n_stock stock and $n_patched of $HOPS patched migrations"
+	f=$LAB_DIR/patched-1.json
+	[ -s "$f" ] && log_info "patched hop 1 (ms): $(jq -r '[.phases[] | select(.phase | test("resume|plugged|completed|stop")) | "\(.phase)=\(.t_ms)"] | join(" ")' "$f")"
+	log_test "0003: the destination reports FAILOVER_PRIMARY_PLUGGED after every migration (patched only)"
+}
+
+# A guest that cannot release the primary: native PCIe hotplug (ACPI
+# hotplug off) and no pciehp in the guest (pcie_ports=compat), which finds
+# the hot-added primary by a PCI rescan and never sees the unplug request.
+stuck_guest() {
+	local g=$1 q=$2
+	LAB_APPEND="pcie_ports=compat" boot_standby "$g" "$q" \
+		-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
+	lab_busywait 10000 lab_guest "$g" "echo 1 > /sys/bus/pci/rescan; test -e /sys/class/net/$M/lower_eth2" &&
+		vfp_master_up "$g" && vfp_wait_path "$g" vf
+}
+
+qp_unplug_timeout() {
+	local g=sp tl=$LAB_DIR/stuck.json rc=0 t0 t1 ev
+	# Stock QEMU has no bound to offer: the parameter does not exist.
+	stuck_guest ss stock
+	check_err $? "stock guest did not come up on its VF"
+	! lab_qmp ss query-migrate-parameters | jq -e 'has("unplug-timeout")' >/dev/null
+	check_err $? "stock QEMU has unplug-timeout?"
+	lab_guest_stop ss
+
+	stuck_guest $g patched
+	check_err $? "patched guest did not come up on its VF"
+	lab_guest_incoming $g spd -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
+	"$LAB_QMP" --timeout 30000 "$(lab_guest_dir $g)/qmp-events.sock" \
+		wait FAILOVER_PRIMARY_PLUGGED >"$LAB_DIR/src-ev.json" 2>/dev/null &
+	ev=$!
+	t0=$(lab_now_ms)
+	lab_vfpath_migrate $g spd --release-timeout-ms 2000 --out "$tl" \
+		>/dev/null 2>"$LAB_DIR/stuck.err" || rc=$?
+	t1=$(lab_now_ms)
+	[ $rc -eq 1 ] && grep -q "did not release 'vf0' within unplug-timeout (2000 ms)" "$LAB_DIR/stuck.err"
+	check_err $? "exit $rc: $(cat "$LAB_DIR/stuck.err")"
+	[ $((t1 - t0)) -lt 10000 ]
+	check_err $? "failed after $((t1 - t0)) ms (timeout 2000)"
+	wait $ev && jq -e '.data["device-id"] == "vf0" and .data["standby-id"] == "net0"' \
+		"$LAB_DIR/src-ev.json" >/dev/null
+	check_err $? "no FAILOVER_PRIMARY_PLUGGED for vf0 on the source: $(cat "$LAB_DIR/src-ev.json")"
+	[ "$(lab_qmp $g query-status | jq -r .status)" = running ] &&
+		vfp_path_is $g vf && lab_guest $g "ping -c 3 -W 1 $LAB_PEER_IP4 >/dev/null"
+	check_err $? "guest not running on its VF: path $(vfp_sys $g active_path 2>&1)"
+	log_info "$(cat "$LAB_DIR/stuck.err") (after $((t1 - t0)) ms)"
+	log_test "0002: a guest that cannot release the primary: fails within unplug-timeout naming vf0, VF plugged back, guest on it"
+}
+
+lab_net_up
+run_all_tests
+exit $EXIT_STATUS
