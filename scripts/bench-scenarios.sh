@@ -103,66 +103,69 @@ bench_migration() {
 	bench_wait_on_vf "$dst" migration
 }
 
+# bench_event SCENARIO GUEST NAME SECS CMD...: flows both ways for SECS s
+# with the guest's taps watched; 1.5 s in, CMD (the scenario's event).
+# Records the flows' samples, leaves the taps' events in $LAB_DIR/NAME.events
+# and the event's epoch in BENCH_T_EV.
+bench_event() {
+	local s=$1 g=$2 n=$3 secs=$4
+	shift 4
+	bench_tap_watch "$g"
+	bench_flows_start "$g" "$n" "$secs" || return 1
+	sleep 1.5
+	BENCH_T_EV=$(date +%s.%N)
+	"$@" || return 1
+	bench_flows_samples "$s" "$g" "$n" || return 1
+	bench_tap_stop
+	bench_tap_events >"$LAB_DIR/$n.events"
+}
+
 # vf_unplug: an orderly hot-unplug of the VF (QMP device_del).
 bench_vf_unplug() {
-	local g=$1 t_ev
-	bench_tap_watch "$g"
-	bench_flows_start "$g" unp 5 || return 1
-	sleep 1.5
-	t_ev=$(date +%s.%N)
-	lab_vf_unplug "$g" || return 1
-	bench_flows_samples vf_unplug "$g" unp || return 1
-	bench_tap_stop
-	bench_tap_events >"$LAB_DIR/unp.events"
+	local g=$1
+	bench_event vf_unplug "$g" unp 5 lab_vf_unplug "$g" || return 1
 	bench_value vf_unplug peer_notify_ms ms \
-		"$(bench_notify_ms "$LAB_DIR/unp.events" "-s$" "$t_ev")" \
+		"$(bench_notify_ms "$LAB_DIR/unp.events" "-s$" "$BENCH_T_EV")" \
 		"no gratuitous ARP from the guest on the synthetic path's tap"
 	BENCH_GUEST=$g
 }
 
 # vf_replug: a VF hot-plugged back (QMP device_add).
 bench_vf_replug() {
-	local g=$1 t_ev
+	local g=$1
 	bench_trace_start "$g"
-	bench_tap_watch "$g"
-	bench_flows_start "$g" rep 5 || return 1
-	sleep 1.5
-	t_ev=$(date +%s.%N)
-	lab_vf_plug "$g" || return 1
-	bench_flows_samples vf_replug "$g" rep || return 1
-	bench_tap_stop
-	bench_tap_events >"$LAB_DIR/rep.events"
+	bench_event vf_replug "$g" rep 5 lab_vf_plug "$g" || return 1
 	bench_value vf_replug time_to_vf_ms ms "$(bench_time_to_vf_ms "$g" "$BENCH_MASTER")" \
 		"no flow frame on the new VF after it registered"
 	bench_value vf_replug time_on_synthetic_ms ms \
 		"$(bench_span_ms "$LAB_DIR/rep.events" data "-s$" data "-v$" 0)" \
 		"the guest's flow never reached the VF's tap"
 	bench_value vf_replug peer_notify_ms ms \
-		"$(bench_notify_ms "$LAB_DIR/rep.events" "-v$" "$t_ev")" \
+		"$(bench_notify_ms "$LAB_DIR/rep.events" "-v$" "$BENCH_T_EV")" \
 		"no gratuitous ARP from the guest on the VF's tap"
 	BENCH_GUEST=$g
 	bench_wait_on_vf "$g" vf_replug
 }
 
-# vf_link_flap: the VF's link down for 2 s, then up (QMP set_link).
+# bench_link_flap GUEST: the VF's link down for 2 s, then up (QMP set_link).
+bench_link_flap() {
+	local id
+	id=$(lab_vf_id "$1")
+	lab_qmp "$1" set_link "{\"name\": \"$id\", \"up\": false}" >/dev/null &&
+		sleep 2 && lab_qmp "$1" set_link "{\"name\": \"$id\", \"up\": true}" >/dev/null
+}
+
+# vf_link_flap: the VF loses its link for 2 s.
 bench_vf_link_flap() {
-	local g=$1 t_ev t_syn link
-	link() { lab_qmp "$g" set_link "{\"name\": \"$(lab_vf_id "$g")\", \"up\": $1}" >/dev/null; }
-	bench_tap_watch "$g"
-	bench_flows_start "$g" flap 6 || return 1
-	sleep 1.5
-	t_ev=$(date +%s.%N)
-	link false && sleep 2 && link true || return 1
-	bench_flows_samples vf_link_flap "$g" flap || return 1
-	bench_tap_stop
-	bench_tap_events >"$LAB_DIR/flap.events"
+	local g=$1 t_syn
+	bench_event vf_link_flap "$g" flap 6 bench_link_flap "$g" || return 1
 	bench_value vf_link_flap time_on_synthetic_ms ms \
-		"$(bench_span_ms "$LAB_DIR/flap.events" data "-s$" data "-v$" "$t_ev")" \
+		"$(bench_span_ms "$LAB_DIR/flap.events" data "-s$" data "-v$" "$BENCH_T_EV")" \
 		"the guest's flow did not move to the synthetic path and back"
-	t_syn=$(awk -v a="$t_ev" '$1 == "data" && $2 ~ /-s$/ && $3 > a { print $3; exit }' \
+	t_syn=$(awk -v a="$BENCH_T_EV" '$1 == "data" && $2 ~ /-s$/ && $3 > a { print $3; exit }' \
 		"$LAB_DIR/flap.events")
 	bench_value vf_link_flap peer_notify_ms ms \
-		"$(bench_notify_ms "$LAB_DIR/flap.events" "-v$" "${t_syn:-$t_ev}")" \
+		"$(bench_notify_ms "$LAB_DIR/flap.events" "-v$" "${t_syn:-$BENCH_T_EV}")" \
 		"no gratuitous ARP from the guest on the VF's tap when the link came back"
 	BENCH_GUEST=$g
 	bench_wait_on_vf "$g" vf_link_flap
