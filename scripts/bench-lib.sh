@@ -56,9 +56,9 @@ bench_boot() {
 		;;
 	vfpath-standby|vfpath-standby-patched)
 		# -patched: the same on QEMU with qemu-patches/ (scripts/build-qemu)
-		QEMU=stock
-		[ "$c" = vfpath-standby ] || QEMU=patched
-		QEMU=$QEMU lab_guest_start "$g" failover
+		local qemu=stock
+		[ "$c" = vfpath-standby ] || qemu=patched
+		QEMU=$qemu lab_guest_start "$g" failover
 		lab_guest "$g" "insmod /lib/modules/vfpath/vfpath.ko &&
 			insmod /lib/modules/vfpath/net_failover.ko &&
 			modprobe virtio_net && modprobe e1000e" >/dev/null || return 1
