@@ -1,7 +1,9 @@
 # vfpath - top-level Makefile.
 #
 #   make            the guest modules vfpath.ko and net_failover.ko (the
-#                   drop-in, CRCs checked) against KDIR, and the tools
+#                   drop-in, CRCs checked) against KDIR, and the tools;
+#                   installs nothing (scripts/setup --check build says
+#                   what a build lacks)
 #   make install    installs both under /lib/modules/KVER/updates/vfpath/
 #                   (DESTDIR honoured), runs depmod; make uninstall undoes it
 #   make dkms-source  copies the module sources to /usr/src/vfpath-VERSION
@@ -11,7 +13,8 @@
 #   make bench      vfpath vs net_failover, bonding and the bare VF, BENCH_RUNS
 #                   (5) interleaved rounds: build/bench/results.{json,md},
 #                   migration.svg
-#   make stress     STRESS_N (20) round trips under traffic, checked
+#   make stress     STRESS_N (20) round trips under traffic, checked, through
+#                   STRESS_BACKEND (qmp; libvirt; or "qmp libvirt")
 #   make style      checkpatch --strict and a W=1 build of the kernel code
 #   make lab-deps   what the lab boots: kernel, initramfs, module, tools
 #
@@ -51,7 +54,8 @@ help:
 setup:
 	@$(TOP)/scripts/setup
 
-module: setup
+module:
+	@[ -e $(KDIR)/Makefile ] || { echo "vfpath: no kernel build tree at KDIR=$(KDIR): install the headers (linux-headers-amd64) or set KDIR" >&2; exit 1; }
 	@echo "vfpath: building vfpath.ko and net_failover.ko against KDIR=$(KDIR)"
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
 	@$(TOP)/scripts/check-crc $(TOP)/Module.symvers $(KDIR)/Module.symvers
@@ -83,23 +87,27 @@ uninstall:
 	-rmdir $(MODDIR) 2>/dev/null
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 
-tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/vfpath-ctl
+tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/vfpath-ctl $(BIN)/vfpath-lv-events
 
-$(BIN)/vfpath-qmp: scripts/qmp/vfpath-qmp.c | setup
+$(BIN)/vfpath-qmp: scripts/qmp/vfpath-qmp.c
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -ljson-c
 
-$(BIN)/vfpath-ctl: scripts/ctl/vfpath-ctl.c failover/vfpath_uapi.h | setup
+$(BIN)/vfpath-ctl: scripts/ctl/vfpath-ctl.c failover/vfpath_uapi.h
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lmnl
 
 # Static: the same binary runs on the host and in the lab guest.
-$(BIN)/flowgen: tests/flowgen/flowgen.c | setup
+$(BIN)/vfpath-lv-events: scripts/virt/vfpath-lv-events.c
+	@mkdir -p $(BIN)
+	$(CC) $(TOOL_CFLAGS) -o $@ $< -ljson-c -lvirt -lvirt-qemu
+
+$(BIN)/flowgen: tests/flowgen/flowgen.c
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -static -o $@ $<
 
 # The modules for the lab's guest kernel, whatever KDIR says.
-$(LAB)/vfpath.ko: FORCE | setup
+$(LAB)/vfpath.ko: FORCE
 	@mkdir -p $(LAB)
 	@echo "vfpath: building vfpath.ko and net_failover.ko for the lab kernel $(LAB_KVER)"
 	@set -o pipefail; $(MAKE) -s -C $(LAB_KDIR) M=$(TOP) modules 2>&1 | { grep -v '^Skipping BTF' || true; }
@@ -119,8 +127,10 @@ $(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen $(BIN)/vfpath-ctl scripts
 		-b $(BIN)/flowgen -b $(BIN)/vfpath-ctl
 	@echo "$(LAB_KVER)" > $(LAB)/kver
 
-lab-deps: setup tools
-	@$(MAKE) -s $(LAB)/initramfs.cpio $(LAB)/vmlinux-$(LAB_KVER)
+# Only these targets (and check, demo, bench, stress, style through them)
+# install packages; a plain build never does.
+lab-deps: setup
+	@$(MAKE) -s tools $(LAB)/initramfs.cpio $(LAB)/vmlinux-$(LAB_KVER)
 
 check: lab-deps
 	@VFPATH_DEPS_BUILT=1 $(TOP)/tests/run
@@ -133,8 +143,9 @@ bench: lab-deps
 	@BENCH_RUNS=$(BENCH_RUNS) $(TOP)/scripts/bench
 
 STRESS_N ?= 20
+STRESS_BACKEND ?= qmp
 stress: lab-deps
-	@STRESS_N=$(STRESS_N) $(TOP)/scripts/stress
+	@STRESS_N=$(STRESS_N) STRESS_BACKEND="$(STRESS_BACKEND)" $(TOP)/scripts/stress
 
 style: setup
 	@$(TOP)/scripts/checkpatch $(KERNEL_SOURCES)

@@ -36,7 +36,8 @@ unix_sock_dir = "$r/sock"
 unix_sock_rw_perms = "0700"
 auth_unix_rw = "none"
 auth_unix_ro = "none"
-log_outputs = "2:file:$r/log/libvirtd.log"
+log_outputs = "${LAB_LV_LOG_LEVEL:-2}:file:$r/log/libvirtd.log"
+log_filters = "${LAB_LV_LOG_FILTERS:-}"
 CONF
 	cat >"$r/etc/qemu.conf" <<CONF
 user = "root"
@@ -130,10 +131,25 @@ lab_lv_start() {
 		lab_die "domain $name did not answer its agent"
 }
 
+# lab_lv_dst_xml FROM DOMAIN SRCG DSTG: the destination's copy of DOMAIN
+# (virsh migrate --xml): without the VF (revoked before the migration),
+# with DSTG's taps, agent socket and serial log.
+lab_lv_dst_xml() {
+	local from=$1 dom=$2 srcg=$3 dstg=$4
+	mkdir -p "$(lab_guest_dir "$dstg")"
+	lab_virsh "$from" dumpxml --migratable "$dom" | awk '
+		/<interface / { buf = $0 "\n"; inif = 1; next }
+		inif { buf = buf $0 "\n"; if ($0 ~ /<\/interface>/) { inif = 0
+			if (buf !~ /ua-vf0/) printf "%s", buf }; next }
+		{ print }' | sed "s/'$srcg-/'$dstg-/g; s|/$srcg/|/$dstg/|g"
+}
+
 # lab_lv_hop FROM TO DOMAIN SRCG DSTG NAME SECS [RATE]: the libvirt
 # counterpart of lab_hop: flows both ways, then vfpath-migrate's libvirt
 # back-end moves DOMAIN from daemon FROM (where the lab calls the guest
-# SRCG) to daemon TO (DSTG: its taps and sockets). Leaves the timeline in
+# SRCG) to daemon TO (DSTG: its taps and sockets), with the same
+# switch-over as lab_vfpath_migrate: at the source's STOP the bridge is told
+# the guest's MAC is behind the destination's virtio tap. Leaves the timeline in
 # $LAB_DIR/NAME-timeline.json; returns vfpath-migrate's status.
 lab_lv_hop() {
 	local from=$1 to=$2 dom=$3 srcg=$4 dstg=$5 n=$6 secs=$7 rate=${8:-1000} rc=0 tl
@@ -141,15 +157,11 @@ lab_lv_hop() {
 	mkdir -p "$(lab_guest_dir "$dstg")"
 	lab_lv_vf_xml "$dstg" >"$LAB_DIR/$n-vf-dst.xml"
 	lab_lv_vf_xml "$srcg" >"$LAB_DIR/$n-vf-src.xml"
+	# LAB_TAP_TRACE=1: the taps' counters every 10 ms, in NAME-taps.txt.
+	[ -z "${LAB_TAP_TRACE:-}" ] || lab_tap_counters_start "$LAB_DIR/$n-taps.txt" 0.01
 	lab_flows_start "$srcg" "$n" "$secs" "$rate" || return 1
 	sleep 2
-	# The destination's copy: without the VF (revoked before the migration),
-	# with its own taps, agent socket and serial log.
-	lab_virsh "$from" dumpxml --migratable "$dom" | awk '
-		/<interface / { buf = $0 "\n"; inif = 1; next }
-		inif { buf = buf $0 "\n"; if ($0 ~ /<\/interface>/) { inif = 0
-			if (buf !~ /ua-vf0/) printf "%s", buf }; next }
-		{ print }' | sed "s/'$srcg-/'$dstg-/g; s|/$srcg/|/$dstg/|g" >"$LAB_DIR/$n-dst.xml"
+	lab_lv_dst_xml "$from" "$dom" "$srcg" "$dstg" >"$LAB_DIR/$n-dst.xml"
 	"$LAB_TOP/scripts/vfpath-migrate" --domain "$dom" \
 		--from "$(lab_lv_uri "$from")" \
 		--to "qemu+unix:///system?socket=$(lab_lv_dir "$to")/sock/libvirt-sock" \
@@ -158,7 +170,9 @@ lab_lv_hop() {
 		--migrateuri "unix://$LAB_DIR/$n-migrate.sock" \
 		--dst-ga "$(lab_guest_dir "$dstg")/qga.sock" \
 		--src-ga "$(lab_guest_dir "$srcg")/qga.sock" \
-		--migrate-xml "$LAB_DIR/$n-dst.xml" --out "$tl" || rc=$?
+		--migrate-xml "$LAB_DIR/$n-dst.xml" \
+		--on-stop "bridge -n $LAB_HOST_NS fdb replace $LAB_GUEST_MAC dev $dstg-s master dynamic" \
+		${LAB_MIGRATE_ARGS:-} --out "$tl" || rc=$?
 	if [ $rc -eq 0 ]; then lab_hop_flows "$tl" "$dstg" "$n"; else lab_hop_flows "$tl" "$srcg" "$n"; fi ||
 		return 1
 	return $rc

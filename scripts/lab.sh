@@ -305,6 +305,35 @@ lab_tcp_alive() {
 		ip netns exec "$LAB_PEER_NS" ss -Htn state established "( sport = :$LAB_TCP_PORT )" | grep -q .
 }
 
+# lab_tap_counters_start OUT [PERIOD_S]: every PERIOD_S (default 0.05) s,
+# one line per guest tap (GUEST-s, GUEST-v) in the host namespace to OUT:
+# "EPOCH_S TAP TX RX TX_DROPPED" (tx: bridge to guest, rx: guest to
+# bridge; EPOCH_S with microseconds, one per round). Taps that appear later
+# (a destination's) are picked up as they come. Runs until
+# lab_tap_counters_stop OUT or lab_cleanup.
+lab_tap_counters_start() {
+	local out=$1 period=${2:-0.05}
+	# shellcheck disable=SC2016 # the loop runs in the namespace's bash
+	(lab_host bash -c 'echo $$ >"$0.pid"; while :; do
+		now=$EPOCHREALTIME
+		for d in /sys/class/net/*-[sv]; do
+			[ -e "$d/tun_flags" ] || continue
+			read -r tx <"$d/statistics/tx_packets" || continue
+			read -r rx <"$d/statistics/rx_packets" || continue
+			read -r dr <"$d/statistics/tx_dropped" || continue
+			echo "$now ${d##*/} $tx $rx $dr"
+		done
+		sleep "$1"
+	done' "$out" "$period" </dev/null >"$out" 2>/dev/null &)
+	lab_busywait 5000 test -s "$out.pid"
+}
+
+lab_tap_counters_stop() {
+	[ -s "$1.pid" ] || return 0
+	kill "$(cat "$1.pid")" 2>/dev/null || true
+	rm -f "$1.pid"
+}
+
 # lab_hop_span TIMELINE FROM TO: ms from phase FROM to phase TO (e.g. stop
 # on_stop: how long the stopped source still held the guest's MAC).
 lab_hop_span() {

@@ -22,8 +22,12 @@ VFP_MASTER=$M
 HOPS=${QP_HOPS:-5}
 declare -A WAITS=()
 
+# The first call may build (minutes); the second, with the same inputs,
+# must be a cache hit: the same path, nothing on stderr, the binary not
+# rebuilt (same mtime and inode), and under 2 s (not a speed threshold: a
+# build takes minutes).
 qp_build_cached() {
-	local t0 t1 out
+	local t0 t1 t2 t3 out out2 m0 m1 rc=0
 	t0=$(lab_now_ms)
 	out=$("$LAB_TOP/scripts/build-qemu" 2>"$LAB_DIR/bq.err")
 	check_err $? "build-qemu: $(tail -n 3 "$LAB_DIR/bq.err")"
@@ -31,9 +35,17 @@ qp_build_cached() {
 	PATCHED=$out
 	"$PATCHED" --version | grep -q 'QEMU emulator version 7.2'
 	check_err $? "$PATCHED does not run"
-	[ "$("$LAB_TOP/scripts/build-qemu" --path)" = "$PATCHED" ] && [ ! -s "$LAB_DIR/bq.err" ]
-	check_err $? "second call was not a cache hit: $(head -n 2 "$LAB_DIR/bq.err")"
-	log_info "patched QEMU: $PATCHED (call took $((t1 - t0)) ms)"
+	m0=$(stat -c '%y %i' "$PATCHED" 2>/dev/null)
+	t2=$(lab_now_ms)
+	out2=$("$LAB_TOP/scripts/build-qemu" 2>"$LAB_DIR/bq2.err") || rc=$?
+	t3=$(lab_now_ms)
+	m1=$(stat -c '%y %i' "$PATCHED" 2>/dev/null)
+	[ $rc -eq 0 ] && [ -n "$out2" ] && [ "$out2" = "$PATCHED" ] && [ ! -s "$LAB_DIR/bq2.err" ] &&
+		[ $((t3 - t2)) -lt 2000 ] && [ -n "$m0" ] && [ "$m1" = "$m0" ]
+	check_err $? "second call was not a cache hit: exit $rc, printed '$out2' after $((t3 - t2)) ms, binary '$m0' -> '$m1' (mtime inode), stderr: $(head -n 2 "$LAB_DIR/bq2.err")"
+	[ "$("$LAB_TOP/scripts/build-qemu" --path 2>"$LAB_DIR/bq3.err")" = "$PATCHED" ] && [ ! -s "$LAB_DIR/bq3.err" ]
+	check_err $? "build-qemu --path: $(head -n 2 "$LAB_DIR/bq3.err")"
+	log_info "patched QEMU: $PATCHED (first call $((t1 - t0)) ms, second $((t3 - t2)) ms)"
 	log_test "build-qemu: patched QEMU built and cached (keyed by series and Debian version)"
 }
 

@@ -5,8 +5,10 @@
 # same MAC on the lab bridge, vfpath pairing them by MAC. The VF is
 # revoked with detach-device-alias, the domain moves with
 # `virsh migrate --live`, and a VF is attached on the destination; there
-# and back under flowgen both ways and a TCP connection. Then a refused
-# destination: the VF goes back to the source.
+# and back under flowgen both ways and a TCP connection, with the host's
+# switch-over at the source's STOP (seen through libvirt's QEMU events).
+# Then an unreachable destination (nothing is touched) and a migration
+# that fails after the VF was revoked (the VF goes back to the source).
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/../scripts/lab-libvirt.sh"
 
@@ -15,6 +17,7 @@ ALL_TESTS="
 	lv_there
 	lv_back
 	lv_refused_destination
+	lv_failed_migration
 	dmesg_clean
 "
 G=lva
@@ -52,14 +55,17 @@ hop() {
 	[[ "$down" =~ ^[0-9]+$ ]] && bound=$((VFP_RATE * down / 1000 + 2)) || bound=-1
 	[[ "$li" =~ ^[0-9]+$ && "$lo" =~ ^[0-9]+$ ]] && [ "$li" -le "$bound" ] && [ "$lo" -le "$bound" ]
 	check_err $? "lost $li to / $lo from guest, bound $bound (libvirt's total downtime $down ms)"
-	log_info "host $1 -> $2: lost $li to guest, $lo from guest; libvirt downtime $down ms, total $(jq -r .qemu.total_ms "$tl") ms"
+	jq -e '.switch_over.fired_after_stop_ms | numbers' "$tl" >/dev/null
+	check_err $? "no switch-over at the source's STOP: $(jq -c .switch_over "$tl")"
+	log_info "host $1 -> $2: lost $li to guest, $lo from guest; libvirt downtime $down ms, paused $(jq -r .paused_ms "$tl") ms, total $(jq -r .qemu.total_ms "$tl") ms; switch-over $(jq -c .switch_over "$tl")"
 	log_info "phases (ms): $(jq -r '[.phases[] | "\(.phase)=\(.t_ms)"] | join(" ")' "$tl")"
-	log_test "virsh migrate --live host $1 -> $2: on the new VF, loss within rate x downtime + 2, TCP alive"
+	log_test "virsh migrate --live host $1 -> $2: switch-over at STOP, on the new VF, loss within rate x downtime + 2, TCP alive"
 }
 
 lv_there() { hop a b lva lvb there; }
 lv_back() { hop b a lvb lva back; }
 
+# No daemon at the destination: refused before anything is changed.
 lv_refused_destination() {
 	local tl=$LAB_DIR/refused.json rc=0
 	lab_lv_vf_xml $G >"$LAB_DIR/refused-vf.xml"
@@ -67,12 +73,38 @@ lv_refused_destination() {
 		--to "qemu+unix:///system?socket=$LAB_DIR/nobody/libvirt-sock" \
 		--vf-alias ua-vf0 --vf-xml "$LAB_DIR/refused-vf.xml" \
 		--src-ga "$(lab_guest_dir $G)/qga.sock" --out "$tl" 2>"$LAB_DIR/refused.err" || rc=$?
-	[ $rc -eq 1 ] && grep -q "VF ua-vf0 plugged back on the source" "$LAB_DIR/refused.err"
+	[ $rc -eq 1 ] && grep -q "nobody/libvirt-sock" "$LAB_DIR/refused.err" &&
+		grep -q "nothing changed" "$LAB_DIR/refused.err" &&
+		! jq -e '.phases[] | select(.phase == "vf_revoke")' "$tl" >/dev/null
 	check_err $? "exit $rc: $(cat "$LAB_DIR/refused.err")"
 	vfp_path_is $G vf && lab_guest $G "ping -c 2 -W 2 $LAB_PEER_IP4 >/dev/null"
-	check_err $? "guest not back on its VF: $(vfp_sys $G active_path)"
+	check_err $? "guest not on its VF: $(vfp_sys $G active_path)"
 	log_info "$(cat "$LAB_DIR/refused.err")"
-	log_test "refused destination: exit 1, VF attached back on host a, guest on it"
+	log_test "unreachable destination: exit 1, named, VF never revoked, guest on it"
+}
+
+# A destination that cannot take the migration stream (its migrate URI is
+# a socket in a directory that does not exist): virsh migrate fails after
+# the VF was revoked, and the VF is attached back on host a.
+lv_failed_migration() {
+	local tl=$LAB_DIR/failed.json rc=0
+	lab_lv_vf_xml $G >"$LAB_DIR/failed-vf.xml"
+	lab_lv_dst_xml a "$DOM" $G lvb >"$LAB_DIR/failed-dst.xml"
+	"$LAB_TOP/scripts/vfpath-migrate" --domain "$DOM" --from "$(lab_lv_uri a)" \
+		--to "qemu+unix:///system?socket=$(lab_lv_dir b)/sock/libvirt-sock" \
+		--migrateuri "unix://$LAB_DIR/no-such-dir/m.sock" --migrate-xml "$LAB_DIR/failed-dst.xml" \
+		--vf-alias ua-vf0 --vf-xml "$LAB_DIR/failed-vf.xml" \
+		--src-ga "$(lab_guest_dir $G)/qga.sock" --out "$tl" 2>"$LAB_DIR/failed.err" || rc=$?
+	[ $rc -eq 1 ] && grep -q "virsh migrate to .* failed" "$LAB_DIR/failed.err" &&
+		grep -q "VF ua-vf0 plugged back on the source" "$LAB_DIR/failed.err" &&
+		jq -e '.phases[] | select(.phase == "vf_restored")' "$tl" >/dev/null
+	check_err $? "exit $rc: $(cat "$LAB_DIR/failed.err")"
+	[ "$(lab_virsh a domstate "$DOM")" = running ] && ! lab_virsh b domstate "$DOM" >/dev/null 2>&1
+	check_err $? "domain not (only) on host a"
+	vfp_path_is $G vf && lab_guest $G "ping -c 2 -W 2 $LAB_PEER_IP4 >/dev/null"
+	check_err $? "guest not back on its VF: $(vfp_sys $G active_path)"
+	log_info "$(cat "$LAB_DIR/failed.err")"
+	log_test "migration fails after the revoke: exit 1, VF attached back on host a, guest on it"
 }
 
 command -v libvirtd >/dev/null && command -v virsh >/dev/null ||
