@@ -123,6 +123,7 @@ XML
 # HOST (transient, as a migration leaves it) and waits for its agent.
 lab_lv_start() {
 	local h=$1 name=$2 g=$3
+	lab_vf_port "$g-v"
 	lab_lv_domain_xml "$name" "$g" >"$(lab_lv_dir "$h")/$name.xml"
 	lab_virsh "$h" create "$(lab_lv_dir "$h")/$name.xml" >/dev/null ||
 		lab_die "virsh create $name on host $h failed"
@@ -155,10 +156,12 @@ lab_lv_hop() {
 	local from=$1 to=$2 dom=$3 srcg=$4 dstg=$5 n=$6 secs=$7 rate=${8:-1000} rc=0 tl
 	tl=$LAB_DIR/$n-timeline.json
 	mkdir -p "$(lab_guest_dir "$dstg")"
+	lab_vf_port "$dstg-v"
 	lab_lv_vf_xml "$dstg" >"$LAB_DIR/$n-vf-dst.xml"
 	lab_lv_vf_xml "$srcg" >"$LAB_DIR/$n-vf-src.xml"
 	# LAB_TAP_TRACE=1: the taps' counters every 10 ms, in NAME-taps.txt.
 	[ -z "${LAB_TAP_TRACE:-}" ] || lab_tap_counters_start "$LAB_DIR/$n-taps.txt" 0.01
+	[ -z "${LAB_PCAP:-}" ] || lab_pcap_start "$n"
 	lab_flows_start "$srcg" "$n" "$secs" "$rate" || return 1
 	sleep 2
 	lab_lv_dst_xml "$from" "$dom" "$srcg" "$dstg" >"$LAB_DIR/$n-dst.xml"

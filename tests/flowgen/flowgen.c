@@ -12,7 +12,8 @@
  *
  * The receiver keeps a bitmap of the sequence numbers it saw and reports,
  * as one JSON object: received, unique, lost, duplicated, reordered, the
- * longest gap between arrivals, and optionally a timeline of arrivals per bin.
+ * longest gap between arrivals, the first runs of lost sequence numbers
+ * (lost_ranges), and optionally a timeline of arrivals per bin.
  *
  * It is linked statically so the same binary runs in the lab guest.
  */
@@ -282,6 +283,33 @@ static int fg_rx_mark(struct fg_rx *rx, uint64_t seq)
 	return was;
 }
 
+static bool fg_rx_seen(const struct fg_rx *rx, uint64_t seq)
+{
+	return seq < rx->seen_bits && (rx->seen[seq / 8] & (1u << (seq % 8)));
+}
+
+/* The first FG_LOST_RANGES runs of sequence numbers below @expected not seen. */
+#define FG_LOST_RANGES	16
+static void fg_print_lost_ranges(FILE *out, const struct fg_rx *rx, uint64_t expected)
+{
+	uint64_t seq = 0, first;
+	int n = 0;
+
+	fputs("[", out);
+	while (seq < expected && n < FG_LOST_RANGES) {
+		if (fg_rx_seen(rx, seq)) {
+			seq++;
+			continue;
+		}
+		first = seq;
+		while (seq < expected && !fg_rx_seen(rx, seq))
+			seq++;
+		fprintf(out, "%s[%" PRIu64 ", %" PRIu64 "]", n ? ", " : "", first, seq - 1);
+		n++;
+	}
+	fputs("]", out);
+}
+
 static void fg_rx_bin(struct fg_rx *rx, int64_t t)
 {
 	size_t i, n;
@@ -467,13 +495,15 @@ static int fg_recv(const struct fg_opts *o)
 		"\"unique\": %" PRIu64 ", \"lost\": %" PRId64 ", "
 		"\"duplicated\": %" PRIu64 ", \"reordered\": %" PRIu64 ", "
 		"\"foreign\": %" PRIu64 ", \"max_gap_ms\": %.3f, "
-		"\"max_gap_at_ms\": %.3f, \"span_ms\": %.3f}\n",
+		"\"max_gap_at_ms\": %.3f, \"span_ms\": %.3f, \"lost_ranges\": ",
 		o->flow, o->port, ended, rx.fin ? "true" : "false", expected,
 		rx.received, rx.unique, (int64_t)(expected - rx.unique),
 		rx.dups, rx.reordered, rx.foreign,
 		(double)rx.max_gap_ns / NSEC_PER_MSEC,
 		(double)rx.max_gap_at_ns / NSEC_PER_MSEC,
 		rx.first_ns ? (double)(rx.last_ns - rx.first_ns) / NSEC_PER_MSEC : 0.0);
+	fg_print_lost_ranges(out, &rx, expected);
+	fputs("}\n", out);
 	if (out != stdout)
 		fclose(out);
 	if (o->timeline && fg_write_timeline(o, &rx))
