@@ -2,7 +2,7 @@
 #
 #   make            the guest modules vfpath.ko and net_failover.ko (the
 #                   drop-in, CRCs checked) against KDIR, and the tools;
-#                   installs nothing (scripts/setup --check build says
+#                   installs nothing (scripts/build/setup --check build says
 #                   what a build lacks)
 #   make install    installs both under /lib/modules/KVER/updates/vfpath/
 #                   (DESTDIR honoured), runs depmod; make uninstall undoes it
@@ -19,7 +19,7 @@
 #   make lab-deps   what the lab boots: kernel, initramfs, module, tools
 #
 # KDIR defaults to the running kernel's build directory if it exists,
-# otherwise to the headers of the lab's Debian kernel (scripts/kernel-version).
+# otherwise to the headers of the lab's Debian kernel (scripts/lab/kernel-version).
 # The lab always builds the module against its own guest kernel.
 
 SHELL := /bin/bash
@@ -28,7 +28,7 @@ BUILD := $(TOP)/build
 BIN := $(BUILD)/bin
 LAB := $(BUILD)/lab
 
-LAB_KVER = $(shell $(TOP)/scripts/kernel-version)
+LAB_KVER = $(shell $(TOP)/scripts/lab/kernel-version)
 LAB_KDIR = /usr/src/linux-headers-$(LAB_KVER)
 RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
 KDIR ?= $(if $(wildcard $(RUNNING_KDIR)),$(RUNNING_KDIR),$(LAB_KDIR))
@@ -52,13 +52,13 @@ help:
 	@sed -n '3,21p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
-	@$(TOP)/scripts/setup
+	@$(TOP)/scripts/build/setup
 
 module:
 	@[ -e $(KDIR)/Makefile ] || { echo "vfpath: no kernel build tree at KDIR=$(KDIR): install the headers (linux-headers-amd64) or set KDIR" >&2; exit 1; }
 	@echo "vfpath: building vfpath.ko and net_failover.ko against KDIR=$(KDIR)"
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
-	@$(TOP)/scripts/check-crc $(TOP)/Module.symvers $(KDIR)/Module.symvers
+	@$(TOP)/scripts/build/check-crc $(TOP)/Module.symvers $(KDIR)/Module.symvers
 
 # depmod ranks updates/ above the kernel's own tree, so modprobe virtio_net
 # then loads our net_failover.ko (and vfpath.ko, which it needs).
@@ -74,12 +74,12 @@ install: module
 VERSION := $(shell sed -n 's/^\#define VFPATH_DRV_VERSION\t*"\(.*\)"/\1/p' failover/vfpath_version.h)
 DKMS_SRC ?= /usr/src/vfpath-$(VERSION)
 dkms-source:
-	install -d $(DKMS_SRC)/scripts
+	install -d $(DKMS_SRC)/scripts/build
 	install -m 644 Kbuild dkms.conf $(DKMS_SRC)/
 	for d in failover vf-driver synthetic; do \
 		install -d $(DKMS_SRC)/$$d && install -m 644 $$d/*.[ch] $(DKMS_SRC)/$$d/; \
 	done
-	install -m 755 scripts/check-crc $(DKMS_SRC)/scripts/
+	install -m 755 scripts/build/check-crc $(DKMS_SRC)/scripts/build/
 
 uninstall:
 	@[ -n "$(KVER)" ] || { echo "vfpath: no kernel release in $(KDIR)" >&2; exit 1; }
@@ -89,16 +89,16 @@ uninstall:
 
 tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/vfpath-ctl $(BIN)/vfpath-lv-events
 
-$(BIN)/vfpath-qmp: scripts/qmp/vfpath-qmp.c
+$(BIN)/vfpath-qmp: scripts/host/vfpath-qmp.c
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -ljson-c
 
-$(BIN)/vfpath-ctl: scripts/ctl/vfpath-ctl.c failover/vfpath_uapi.h
+$(BIN)/vfpath-ctl: scripts/guest/vfpath-ctl.c failover/vfpath_uapi.h
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lmnl
 
 # Static: the same binary runs on the host and in the lab guest.
-$(BIN)/vfpath-lv-events: scripts/virt/vfpath-lv-events.c
+$(BIN)/vfpath-lv-events: scripts/host/vfpath-lv-events.c
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -ljson-c -lvirt -lvirt-qemu
 
@@ -111,7 +111,7 @@ $(LAB)/vfpath.ko: FORCE
 	@mkdir -p $(LAB)
 	@echo "vfpath: building vfpath.ko and net_failover.ko for the lab kernel $(LAB_KVER)"
 	@set -o pipefail; $(MAKE) -s -C $(LAB_KDIR) M=$(TOP) modules 2>&1 | { grep -v '^Skipping BTF' || true; }
-	@$(TOP)/scripts/check-crc $(TOP)/Module.symvers $(LAB_KDIR)/Module.symvers >/dev/null
+	@$(TOP)/scripts/build/check-crc $(TOP)/Module.symvers $(LAB_KDIR)/Module.symvers >/dev/null
 	@cmp -s net_failover.ko $(LAB)/net_failover.ko || cp net_failover.ko $(LAB)/net_failover.ko
 	@cmp -s vfpath.ko $@ || cp vfpath.ko $@
 
@@ -119,10 +119,10 @@ $(LAB)/vfpath.ko: FORCE
 # seconds under TCG. The vmlinux is cut out of Debian's bzImage.
 $(LAB)/vmlinux-%: /boot/vmlinuz-%
 	@mkdir -p $(LAB)
-	$(TOP)/scripts/extract-vmlinux $< $@
+	$(TOP)/scripts/lab/extract-vmlinux $< $@
 
-$(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen $(BIN)/vfpath-ctl scripts/mkinitramfs scripts/guest-init
-	$(TOP)/scripts/mkinitramfs -k $(LAB_KVER) -o $@ -m $(LAB)/vfpath.ko \
+$(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen $(BIN)/vfpath-ctl scripts/lab/mkinitramfs scripts/lab/guest-init
+	$(TOP)/scripts/lab/mkinitramfs -k $(LAB_KVER) -o $@ -m $(LAB)/vfpath.ko \
 		-m $(LAB)/net_failover.ko \
 		-b $(BIN)/flowgen -b $(BIN)/vfpath-ctl
 	@echo "$(LAB_KVER)" > $(LAB)/kver
@@ -136,19 +136,19 @@ check: lab-deps
 	@VFPATH_DEPS_BUILT=1 $(TOP)/tests/run
 
 demo: lab-deps
-	@$(TOP)/scripts/demo
+	@$(TOP)/scripts/lab/demo
 
 BENCH_RUNS ?= 5
 bench: lab-deps
-	@BENCH_RUNS=$(BENCH_RUNS) $(TOP)/scripts/bench
+	@BENCH_RUNS=$(BENCH_RUNS) $(TOP)/scripts/bench/bench
 
 STRESS_N ?= 20
 STRESS_BACKEND ?= qmp
 stress: lab-deps
-	@STRESS_N=$(STRESS_N) STRESS_BACKEND="$(STRESS_BACKEND)" $(TOP)/scripts/stress
+	@STRESS_N=$(STRESS_N) STRESS_BACKEND="$(STRESS_BACKEND)" $(TOP)/scripts/lab/stress
 
 style: setup
-	@$(TOP)/scripts/checkpatch $(KERNEL_SOURCES)
+	@$(TOP)/scripts/build/checkpatch $(KERNEL_SOURCES)
 	@echo "vfpath: W=1 build against $(LAB_KDIR)"
 	@$(MAKE) -s -C $(LAB_KDIR) M=$(TOP) clean
 	@$(MAKE) -s -C $(LAB_KDIR) M=$(TOP) W=1 modules 2>&1 | tee $(BUILD)/w1.log; \

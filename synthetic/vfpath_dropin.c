@@ -10,7 +10,7 @@
  * prototype reaches, as this file sees them: the includes below are those
  * of drivers/net/net_failover.c, in its order, and nothing else may be
  * added above them. `make` compares the CRCs with the target kernel's
- * Module.symvers (scripts/check-crc).
+ * Module.symvers (scripts/build/check-crc).
  */
 #ifndef VFPATH_DROPIN_BREAK_CRC
 #include <linux/netdevice.h>

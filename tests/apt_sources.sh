@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/apt-deb-src derives deb-src entries from the machine's own apt
+# scripts/build/apt-deb-src derives deb-src entries from the machine's own apt
 # sources (one-line .list and deb822 .sources), never from a host name of
 # its own. Each case builds a fake root (--root) in a temporary directory;
 # the mirrors are made up.
@@ -17,7 +17,7 @@ ALL_TESTS="
 	as_print_changes_nothing
 	as_usage
 "
-ADS=$TESTS_DIR/../scripts/apt-deb-src
+ADS=$TESTS_DIR/../scripts/build/apt-deb-src
 WORK=$(mktemp -d)
 cleanup() { rm -rf "$WORK"; test_cleanup; }
 trap cleanup EXIT

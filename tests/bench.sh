@@ -18,8 +18,8 @@ SCENARIOS="tx_overhead migration vf_unplug vf_replug vf_link_flap rx_only_replug
 bench_round() {
 	local rc=0
 	rm -rf "$OUT"
-	"$LAB_TOP/scripts/bench" -n 1 -o "$OUT" >"$LAB_BUILD/bench-check.log" 2>&1 || rc=$?
-	check_err $rc "scripts/bench exit $rc: $(tail -n 3 "$LAB_BUILD/bench-check.log")"
+	"$LAB_TOP/scripts/bench/bench" -n 1 -o "$OUT" >"$LAB_BUILD/bench-check.log" 2>&1 || rc=$?
+	check_err $rc "scripts/bench/bench exit $rc: $(tail -n 3 "$LAB_BUILD/bench-check.log")"
 	[ -s "$OUT/results.json" ] && [ -s "$OUT/results.md" ] && [ -s "$OUT/migration.svg" ]
 	check_err $? "missing output: $(ls "$OUT" 2>/dev/null | xargs)"
 	log_info "$(grep -m1 '^bench: .* round' "$LAB_BUILD/bench-check.log" || true)"

@@ -81,7 +81,7 @@ inst_crc_mismatch_detected() {
 	make -s -C "$KDIR" M="$src" KCFLAGS=-DVFPATH_DROPIN_BREAK_CRC modules \
 		>"$WORK/broken.log" 2>&1
 	check_err $? "broken build failed: $(tail -n 3 "$WORK/broken.log")"
-	out=$("$TOP/scripts/check-crc" "$src/Module.symvers" "$KDIR/Module.symvers" 2>&1)
+	out=$("$TOP/scripts/build/check-crc" "$src/Module.symvers" "$KDIR/Module.symvers" 2>&1)
 	[ $? -eq 1 ]
 	check_err $? "check-crc did not fail: $out"
 	grep -Eq "net_failover_create differs: ours 0x[0-9a-f]+, kernel 0x[0-9a-f]+" <<<"$out" &&

@@ -10,7 +10,7 @@ ALL_TESTS="
 	lc_sigint
 	lc_sigterm
 "
-LAB=$TESTS_DIR/../scripts/lab
+LAB=$TESTS_DIR/../scripts/lab/lab
 
 # leftovers ID: what of lab instance ID still exists, anywhere.
 leftovers() {

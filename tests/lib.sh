@@ -1,13 +1,16 @@
 # shellcheck shell=bash
-# kselftest-style helpers for vfpath's tests. A test script sources this,
-# lists its cases in ALL_TESTS, and ends with `run_all_tests; exit $EXIT_STATUS`.
+# kselftest-style helpers for vfpath's tests, sourced by every
+# tests/*.sh: check_err/check_fail, log_test/log_skip/log_info,
+# run_all_tests, the guest-side helpers vfp_* for a vfpath master, and
+# (sourced from here) the whole lab, scripts/lab/lab.sh. A test script
+# lists its cases in ALL_TESTS and ends with `run_all_tests; exit $EXIT_STATUS`.
 # Exit codes: 0 pass, 1 fail, 4 skip.
 
 set -uo pipefail
 
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../scripts/lab.sh
-source "$TESTS_DIR/../scripts/lab.sh"
+source "$TESTS_DIR/../scripts/lab/lab.sh"
 
 ksft_skip=4
 EXIT_STATUS=0

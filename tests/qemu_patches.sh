@@ -29,7 +29,7 @@ declare -A WAITS=()
 qp_build_cached() {
 	local t0 t1 t2 t3 out out2 m0 m1 rc=0
 	t0=$(lab_now_ms)
-	out=$("$LAB_TOP/scripts/build-qemu" 2>"$LAB_DIR/bq.err")
+	out=$("$LAB_TOP/scripts/build/build-qemu" 2>"$LAB_DIR/bq.err")
 	check_err $? "build-qemu: $(tail -n 3 "$LAB_DIR/bq.err")"
 	t1=$(lab_now_ms)
 	PATCHED=$out
@@ -37,13 +37,13 @@ qp_build_cached() {
 	check_err $? "$PATCHED does not run"
 	m0=$(stat -c '%y %i' "$PATCHED" 2>/dev/null)
 	t2=$(lab_now_ms)
-	out2=$("$LAB_TOP/scripts/build-qemu" 2>"$LAB_DIR/bq2.err") || rc=$?
+	out2=$("$LAB_TOP/scripts/build/build-qemu" 2>"$LAB_DIR/bq2.err") || rc=$?
 	t3=$(lab_now_ms)
 	m1=$(stat -c '%y %i' "$PATCHED" 2>/dev/null)
 	[ $rc -eq 0 ] && [ -n "$out2" ] && [ "$out2" = "$PATCHED" ] && [ ! -s "$LAB_DIR/bq2.err" ] &&
 		[ $((t3 - t2)) -lt 2000 ] && [ -n "$m0" ] && [ "$m1" = "$m0" ]
 	check_err $? "second call was not a cache hit: exit $rc, printed '$out2' after $((t3 - t2)) ms, binary '$m0' -> '$m1' (mtime inode), stderr: $(head -n 2 "$LAB_DIR/bq2.err")"
-	[ "$("$LAB_TOP/scripts/build-qemu" --path 2>"$LAB_DIR/bq3.err")" = "$PATCHED" ] && [ ! -s "$LAB_DIR/bq3.err" ]
+	[ "$("$LAB_TOP/scripts/build/build-qemu" --path 2>"$LAB_DIR/bq3.err")" = "$PATCHED" ] && [ ! -s "$LAB_DIR/bq3.err" ]
 	check_err $? "build-qemu --path: $(head -n 2 "$LAB_DIR/bq3.err")"
 	log_info "patched QEMU: $PATCHED (first call $((t1 - t0)) ms, second $((t3 - t2)) ms)"
 	log_test "build-qemu: patched QEMU built and cached (keyed by series and Debian version)"
@@ -57,7 +57,7 @@ qp_broken_series_refused() {
 	sed '0,/^ bool migration_in_incoming_postcopy(void)$/s// bool no_such_function(void)/' \
 		"$LAB_TOP"/qemu-patches/0001-*.patch >"$d/0001-broken.patch"
 	echo 0001-broken.patch >"$d/series"
-	VFPATH_QEMU_PATCHES=$d "$LAB_TOP/scripts/build-qemu" \
+	VFPATH_QEMU_PATCHES=$d "$LAB_TOP/scripts/build/build-qemu" \
 		>/dev/null 2>"$d/err" || rc=$?
 	[ $rc -eq 1 ] && grep -q "patch 0001-broken.patch does not apply" "$d/err"
 	check_err $? "exit $rc: $(tail -n 2 "$d/err")"

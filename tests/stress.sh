@@ -2,14 +2,14 @@
 # A short `make stress` (STRESS_N=3) through both of vfpath-migrate's
 # back-ends: three round trips (six migrations) through QMP, then three
 # through libvirt (`virsh migrate --live`), under flows both ways and a
-# long-lived TCP connection, every one checked (scripts/stress says what).
+# long-lived TCP connection, every one checked (scripts/lab/stress says what).
 # The full run is `make stress STRESS_N=20 STRESS_BACKEND="qmp libvirt"`.
 source "$(dirname "$0")/lib.sh"
 
 N=${STRESS_N:-3}
 BACKENDS=${STRESS_BACKEND:-qmp libvirt}
 nb=$(wc -w <<<"$BACKENDS")
-out=$("$TESTS_DIR/../scripts/stress" -n "$N" -b "$BACKENDS" 2>&1)
+out=$("$TESTS_DIR/../scripts/lab/stress" -n "$N" -b "$BACKENDS" 2>&1)
 RET=$?
 echo "$out" | sed -n '/^== /,$p' | sed 's/^/INFO: /'
 [ $RET -eq 0 ] && grep -q "^$((2 * N * nb)) of $((2 * N * nb)) migrations" <<<"$out"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vfpath-migrate's libvirt back-end, with real libvirt: two libvirtd on
-# this machine ("hosts" a and b, scripts/lab-libvirt.sh), a TCG domain
+# this machine ("hosts" a and b, scripts/lab/lab-libvirt.sh), a TCG domain
 # with a virtio interface and an e1000e interface (alias ua-vf0) with the
 # same MAC on the lab bridge, vfpath pairing them by MAC. The VF is
 # revoked with detach-device-alias, the domain moves with
@@ -10,7 +10,7 @@
 # Then an unreachable destination (nothing is touched) and a migration
 # that fails after the VF was revoked (the VF goes back to the source).
 source "$(dirname "$0")/lib.sh"
-source "$TESTS_DIR/../scripts/lab-libvirt.sh"
+source "$TESTS_DIR/../scripts/lab/lab-libvirt.sh"
 
 ALL_TESTS="
 	lv_paired
@@ -69,7 +69,7 @@ lv_back() { hop b a lvb lva back; }
 lv_refused_destination() {
 	local tl=$LAB_DIR/refused.json rc=0
 	lab_lv_vf_xml $G >"$LAB_DIR/refused-vf.xml"
-	"$LAB_TOP/scripts/vfpath-migrate" --domain "$DOM" --from "$(lab_lv_uri a)" \
+	"$LAB_TOP/scripts/host/vfpath-migrate" --domain "$DOM" --from "$(lab_lv_uri a)" \
 		--to "qemu+unix:///system?socket=$LAB_DIR/nobody/libvirt-sock" \
 		--vf-alias ua-vf0 --vf-xml "$LAB_DIR/refused-vf.xml" \
 		--src-ga "$(lab_guest_dir $G)/qga.sock" --out "$tl" 2>"$LAB_DIR/refused.err" || rc=$?
@@ -90,7 +90,7 @@ lv_failed_migration() {
 	local tl=$LAB_DIR/failed.json rc=0
 	lab_lv_vf_xml $G >"$LAB_DIR/failed-vf.xml"
 	lab_lv_dst_xml a "$DOM" $G lvb >"$LAB_DIR/failed-dst.xml"
-	"$LAB_TOP/scripts/vfpath-migrate" --domain "$DOM" --from "$(lab_lv_uri a)" \
+	"$LAB_TOP/scripts/host/vfpath-migrate" --domain "$DOM" --from "$(lab_lv_uri a)" \
 		--to "qemu+unix:///system?socket=$(lab_lv_dir b)/sock/libvirt-sock" \
 		--migrateuri "unix://$LAB_DIR/no-such-dir/m.sock" --migrate-xml "$LAB_DIR/failed-dst.xml" \
 		--vf-alias ua-vf0 --vf-xml "$LAB_DIR/failed-vf.xml" \
@@ -108,7 +108,7 @@ lv_failed_migration() {
 }
 
 command -v libvirtd >/dev/null && command -v virsh >/dev/null ||
-	{ echo "libvirt missing: make check installs it (scripts/setup)"; exit 4; }
+	{ echo "libvirt missing: make check installs it (scripts/build/setup)"; exit 4; }
 lab_net_up
 lab_lv_up a
 lab_lv_up b

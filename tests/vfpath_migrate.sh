@@ -68,7 +68,7 @@ mg_back() { hop vm1b vm1c back; }
 mg_refused_destination() {
 	local tl=$LAB_DIR/refused.json rc=0
 	lab_guest_incoming $G vm1d
-	"$LAB_TOP/scripts/vfpath-migrate" --src "$(lab_guest_dir $G)/qmp.sock" \
+	"$LAB_TOP/scripts/host/vfpath-migrate" --src "$(lab_guest_dir $G)/qmp.sock" \
 		--dst "$(lab_guest_dir vm1d)/qmp.sock" --uri "unix:$LAB_DIR/nobody.sock" \
 		--vf-device "$(lab_vf_device_json $G)" --src-ga "$(lab_guest_dir $G)/qga.sock" \
 		--out "$tl" 2>"$LAB_DIR/refused.err" || rc=$?
@@ -98,7 +98,7 @@ mg_guest_never_releases() {
 	check_err $? "second guest not on its VF"
 	lab_guest_incoming $g stuckd
 	t0=$(lab_now_ms)
-	"$LAB_TOP/scripts/vfpath-migrate" --src "$(lab_guest_dir $g)/qmp.sock" \
+	"$LAB_TOP/scripts/host/vfpath-migrate" --src "$(lab_guest_dir $g)/qmp.sock" \
 		--dst "$(lab_guest_dir stuckd)/qmp.sock" \
 		--uri "unix:$(lab_guest_dir stuckd)/migrate.sock" \
 		--vf-device "$(lab_vf_device_json $g)" --release-timeout-ms 3000 \

@@ -1,6 +1,9 @@
 # shellcheck shell=bash
-# make bench's configurations and scenarios (sourced by scripts/bench after
-# scripts/lab.sh). A scenario measures one guest and writes samples:
+# make bench's configurations and observation tools, sourced by
+# scripts/bench/bench (only) after scripts/lab/lab.sh: booting each
+# configuration's guest, flows, tap watches, traces, and the sample
+# writers. A scenario (bench-scenarios.sh) measures one guest and writes
+# samples:
 #   bench_sample SCENARIO METRIC UNIT VALUE
 #   bench_absent SCENARIO METRIC REASON    (never a zero for "could not")
 #
@@ -55,7 +58,7 @@ bench_boot() {
 		BENCH_MASTER=vfp5f0002
 		;;
 	vfpath-standby|vfpath-standby-patched)
-		# -patched: the same on QEMU with qemu-patches/ (scripts/build-qemu)
+		# -patched: the same on QEMU with qemu-patches/ (scripts/build/build-qemu)
 		local qemu=stock
 		[ "$c" = vfpath-standby ] || qemu=patched
 		QEMU=$qemu lab_guest_start "$g" failover

@@ -1,5 +1,8 @@
 # shellcheck shell=bash
-# The libvirt part of the lab, sourced after lab.sh: two libvirtd instances
+# The libvirt part of the lab, sourced after lab.sh by scripts/lab/demo,
+# scripts/lab/stress and tests/vfpath_libvirt.sh. Offers lab_lv_up,
+# lab_virsh, lab_lv_start, lab_lv_hop (a migration through vfpath-migrate's
+# libvirt back-end) and the XML they use: two libvirtd instances
 # on this one machine ("host A" and "host B"), each in the lab's host
 # network namespace and its own mount namespace, with its own
 # /etc/libvirt (distinct host_uuid), /run, /var/lib, /var/log and
@@ -165,7 +168,7 @@ lab_lv_hop() {
 	lab_flows_start "$srcg" "$n" "$secs" "$rate" || return 1
 	sleep 2
 	lab_lv_dst_xml "$from" "$dom" "$srcg" "$dstg" >"$LAB_DIR/$n-dst.xml"
-	"$LAB_TOP/scripts/vfpath-migrate" --domain "$dom" \
+	"$LAB_TOP/scripts/host/vfpath-migrate" --domain "$dom" \
 		--from "$(lab_lv_uri "$from")" \
 		--to "qemu+unix:///system?socket=$(lab_lv_dir "$to")/sock/libvirt-sock" \
 		--vf-alias ua-vf0 --vf-xml "$LAB_DIR/$n-vf-dst.xml" \

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # make bench's scenarios, one function each, run in this order on one
-# booted guest per configuration and round (sourced by scripts/bench).
+# booted guest per configuration and round (sourced by scripts/bench/bench).
 # Each takes the guest's current name and leaves BENCH_GUEST at the name
 # it runs under afterwards (a migration moves it to another QEMU).
 
@@ -53,23 +53,17 @@ bench_tx_overhead() {
 # migration: a live migration to another QEMU under flows both ways, by
 # vfpath-migrate (which leaves the VF to QEMU under failover=on).
 bench_migration() {
-	local g=$1 dst=$1m tl rc=0 args=() t_ev wu events
+	local g=$1 dst=$1m tl rc=0 flag=--no-vfpath t_ev wu events
 	tl=$LAB_DIR/mig-timeline.json
 	lab_guest_incoming "$g" "$dst"
 	bench_trace_start "$g"
 	bench_tap_watch "$g" "$dst"
 	bench_flows_start "$g" mig 8 || return 1
 	sleep 2
-	case "$BENCH_CONFIG" in vfpath-*) args=(--dst-ga "$(lab_guest_dir "$dst")/qga.sock") ;; esac
+	# Only vfpath's master is waited for on the VF (vf_in_use).
+	case "$BENCH_CONFIG" in vfpath-*) flag="" ;; esac
 	t_ev=$(date +%s.%N)
-	"$LAB_TOP/scripts/vfpath-migrate" \
-		--src "$(lab_guest_dir "$g")/qmp.sock" --dst "$(lab_guest_dir "$dst")/qmp.sock" \
-		--uri "unix:$(lab_guest_dir "$dst")/migrate.sock" \
-		--vf-device "$(lab_vf_device_json "$g")" \
-		--dst-events "$(lab_guest_dir "$dst")/qmp-events.sock" \
-		--on-stop "bridge -n $LAB_HOST_NS fdb replace $LAB_GUEST_MAC dev $dst-s master dynamic" \
-		"${args[@]}" --out "$tl" >/dev/null 2>"$LAB_DIR/mig.err" || rc=$?
-	lab_vf_id "$g" >"$(lab_guest_dir "$dst")/vf_id"
+	lab_vfpath_migrate ${flag:+"$flag"} "$g" "$dst" --out "$tl" >/dev/null 2>"$LAB_DIR/mig.err" || rc=$?
 	if [ $rc -ne 0 ]; then
 		lab_log "$BENCH_CONFIG: vfpath-migrate exit $rc: $(cat "$LAB_DIR/mig.err")"
 		bench_tap_stop

@@ -1,7 +1,13 @@
 # shellcheck shell=bash
-# The vfpath lab, as a library: sourced by scripts/lab, scripts/demo and the
-# tests. It builds nothing; `make lab-deps` (which every caller runs first)
-# leaves the kernel, initramfs and tools in build/.
+# The vfpath lab, as a library. Offers: the host and peer namespaces with
+# the bridge (lab_net_up), guests booted under QEMU and driven through QMP
+# and their agent (lab_guest_start, lab_guest, lab_qmp), VF plug/unplug,
+# migrations through vfpath-migrate (lab_guest_incoming, lab_vfpath_migrate,
+# lab_hop), flowgen helpers (fg_*), a TCP probe, the taps' counters, and
+# lab_cleanup. Sourced by scripts/lab/lab, demo and stress, by
+# scripts/bench/bench and by every test (through tests/lib.sh). It builds
+# nothing; `make lab-deps` (which every caller runs first) leaves the
+# kernel, initramfs and tools in build/.
 #
 #   netns vfp-ID-peer            netns vfp-ID-host
 #  +--------------------+      +-----------------------------------------+
@@ -16,7 +22,7 @@
 # Every namespace, tap and QEMU process belongs to one lab instance (ID) and
 # goes away in lab_cleanup, which callers run from `trap ... EXIT`.
 
-LAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_BUILD=${LAB_BUILD:-$LAB_TOP/build}
 LAB_QMP=$LAB_BUILD/bin/vfpath-qmp
 LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-120}
@@ -188,13 +194,13 @@ lab_vf_unplug() {
 
 # lab_qemu_bin: the QEMU to launch. QEMU=stock (default: Debian's
 # qemu-system-x86_64) or QEMU=patched (Debian's source with qemu-patches/,
-# from scripts/build-qemu: built on first use, then cached). Read at each
+# from scripts/build/build-qemu: built on first use, then cached). Read at each
 # launch, so one lab can run both.
 lab_qemu_bin() {
 	[ -z "${LAB_QEMU_PATH:-}" ] || { echo "$LAB_QEMU_PATH"; return; }
 	case "${QEMU:-stock}" in
 	stock) command -v qemu-system-x86_64 ;;
-	patched) "$LAB_TOP/scripts/build-qemu" || lab_die "no patched QEMU (scripts/build-qemu failed)" ;;
+	patched) "$LAB_TOP/scripts/build/build-qemu" || lab_die "no patched QEMU (scripts/build/build-qemu failed)" ;;
 	*) lab_die "QEMU must be stock or patched, not '$QEMU'" ;;
 	esac
 }
@@ -276,22 +282,30 @@ lab_vf_device_json() {
 		\"bus\": \"rp1\", \"id\": \"$(lab_vf_id "$1")\", \"romfile\": \"\"}"
 }
 
-# lab_vfpath_migrate SRC DST [vfpath-migrate ARGS...]: migrates SRC's guest
-# to DST (started by lab_guest_incoming) with vfpath-migrate; prints its
-# timeline and returns its exit status. The host's switch-over: when the
-# source stops the guest, the bridge is told the guest's MAC is now behind
-# the destination's virtio tap (the VF was revoked before), so what the peer
-# sends during the pause queues there rather than in the stopped source.
+# lab_vfpath_migrate [--no-vfpath] SRC DST [vfpath-migrate ARGS...]:
+# migrates SRC's guest to DST (started by lab_guest_incoming) with
+# vfpath-migrate; prints its timeline and returns its exit status. The
+# host's switch-over: when the source stops the guest, the bridge is told
+# the guest's MAC is now behind the destination's virtio tap (the VF was
+# revoked before), so what the peer sends during the pause queues there
+# rather than in the stopped source. --no-vfpath, for a guest without
+# vfpath (the bench's net_failover, bonding and bare-VF configurations):
+# no waiting on the guest's agent for its master to use the VF.
 lab_vfpath_migrate() {
-	local src=$1 dst=$2 rc=0
+	local src dst rc=0 ga=()
+	if [ "$1" = --no-vfpath ]; then
+		shift
+	else
+		ga=(--dst-ga "$(lab_guest_dir "$2")/qga.sock" --src-ga "$(lab_guest_dir "$1")/qga.sock")
+	fi
+	src=$1 dst=$2
 	shift 2
-	"$LAB_TOP/scripts/vfpath-migrate" \
+	"$LAB_TOP/scripts/host/vfpath-migrate" \
 		--src "$(lab_guest_dir "$src")/qmp.sock" \
 		--dst "$(lab_guest_dir "$dst")/qmp.sock" \
 		--uri "unix:$(lab_guest_dir "$dst")/migrate.sock" \
 		--vf-device "$(lab_vf_device_json "$src")" \
-		--dst-ga "$(lab_guest_dir "$dst")/qga.sock" \
-		--src-ga "$(lab_guest_dir "$src")/qga.sock" \
+		"${ga[@]}" \
 		--dst-events "$(lab_guest_dir "$dst")/qmp-events.sock" \
 		--on-stop "bridge -n $LAB_HOST_NS fdb replace ${LAB_MAC:-$LAB_GUEST_MAC} dev $dst-s master dynamic" \
 		"$@" || rc=$?
