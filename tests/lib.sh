@@ -9,7 +9,7 @@
 set -uo pipefail
 
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../scripts/lab.sh
+# shellcheck source=../scripts/lab/lab.sh
 source "$TESTS_DIR/../scripts/lab/lab.sh"
 
 ksft_skip=4
