@@ -89,18 +89,19 @@ uninstall:
 
 tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/vfpath-ctl $(BIN)/vfpath-lv-events
 
-$(BIN)/vfpath-qmp: scripts/host/vfpath-qmp.c
+FDB := scripts/host/vfpath-fdb.c scripts/host/vfpath-fdb.h
+$(BIN)/vfpath-qmp: scripts/host/vfpath-qmp.c $(FDB)
 	@mkdir -p $(BIN)
-	$(CC) $(TOOL_CFLAGS) -o $@ $< -ljson-c
+	$(CC) $(TOOL_CFLAGS) -o $@ $< scripts/host/vfpath-fdb.c -ljson-c -lmnl
 
 $(BIN)/vfpath-ctl: scripts/guest/vfpath-ctl.c failover/vfpath_uapi.h
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lmnl
 
 # Static: the same binary runs on the host and in the lab guest.
-$(BIN)/vfpath-lv-events: scripts/host/vfpath-lv-events.c
+$(BIN)/vfpath-lv-events: scripts/host/vfpath-lv-events.c $(FDB)
 	@mkdir -p $(BIN)
-	$(CC) $(TOOL_CFLAGS) -o $@ $< -ljson-c -lvirt -lvirt-qemu
+	$(CC) $(TOOL_CFLAGS) -o $@ $< scripts/host/vfpath-fdb.c -ljson-c -lmnl -lvirt -lvirt-qemu
 
 $(BIN)/flowgen: tests/flowgen/flowgen.c
 	@mkdir -p $(BIN)

@@ -34,10 +34,11 @@ lv_paired() {
 	log_test "libvirt domain on host a: paired by MAC, on the VF, TCP up"
 }
 
-# hop FROM TO SRCG DSTG NAME
+# hop FROM TO SRCG DSTG NAME VIA: the switch-over by VIA (move:
+# vfpath-lv-events itself; command: --on-stop).
 hop() {
-	local tl=$LAB_DIR/$5-timeline.json rc=0 li lo down bound
-	lab_lv_hop "$1" "$2" "$DOM" "$3" "$4" "$5" $SECS "$VFP_RATE" || rc=$?
+	local tl=$LAB_DIR/$5-timeline.json via=$6 rc=0 li lo down bound
+	LAB_SWITCH_OVER=$via lab_lv_hop "$1" "$2" "$DOM" "$3" "$4" "$5" $SECS "$VFP_RATE" || rc=$?
 	[ $rc -eq 0 ] && [ "$(jq -r .result "$tl")" = ok ]
 	check_err $? "vfpath-migrate exit $rc: $(jq -r .error "$tl" 2>/dev/null)"
 	G=$4
@@ -55,15 +56,15 @@ hop() {
 	[[ "$down" =~ ^[0-9]+$ ]] && bound=$((VFP_RATE * down / 1000 + 2)) || bound=-1
 	[[ "$li" =~ ^[0-9]+$ && "$lo" =~ ^[0-9]+$ ]] && [ "$li" -le "$bound" ] && [ "$lo" -le "$bound" ]
 	check_err $? "lost $li to / $lo from guest, bound $bound (libvirt's total downtime $down ms)"
-	jq -e '.switch_over.fired_after_stop_ms | numbers' "$tl" >/dev/null
+	jq -e --arg via "$via" '.switch_over | .via == $via and (.fired_after_stop_ms | numbers)' "$tl" >/dev/null
 	check_err $? "no switch-over at the source's STOP: $(jq -c .switch_over "$tl")"
 	log_info "host $1 -> $2: lost $li to guest, $lo from guest; libvirt downtime $down ms, paused $(jq -r .paused_ms "$tl") ms, total $(jq -r .qemu.total_ms "$tl") ms; switch-over $(jq -c .switch_over "$tl")"
 	log_info "phases (ms): $(jq -r '[.phases[] | "\(.phase)=\(.t_ms)"] | join(" ")' "$tl")"
-	log_test "virsh migrate --live host $1 -> $2: switch-over at STOP, on the new VF, loss within rate x downtime + 2, TCP alive"
+	log_test "virsh migrate --live host $1 -> $2: switch-over by $via at STOP, on the new VF, loss within rate x downtime + 2, TCP alive"
 }
 
-lv_there() { hop a b lva lvb there; }
-lv_back() { hop b a lvb lva back; }
+lv_there() { hop a b lva lvb there command; }
+lv_back() { hop b a lvb lva back move; }
 
 # No daemon at the destination: refused before anything is changed.
 lv_refused_destination() {

@@ -9,8 +9,10 @@
 #
 # Loss bound per direction: rate x QEMU's downtime + 2. It holds because
 # the lab's host does what a host network must at switch-over: when the
-# source stops the guest, vfpath-migrate's --on-stop moves the guest's MAC
-# to the destination's port, where frames queue until the guest resumes.
+# source stops the guest, the guest's MAC moves to the destination's port,
+# where frames queue until the guest resumes: there by a command
+# (--on-stop with `bridge fdb replace`), back by vfpath-migrate itself
+# (--move-mac, netlink from the process that sees the STOP).
 # (Without it the stopped source's tap keeps the MAC until the source QEMU
 # quits, and loss is rate x (stop -> source quit), measured in README.)
 source "$(dirname "$0")/lib.sh"
@@ -34,11 +36,13 @@ mg_paired() {
 	log_test "paired on the VF; a TCP connection to the peer echoes"
 }
 
-# hop SRC DST NAME: migrates under flows (lab_hop); checks and reports.
+# hop SRC DST NAME VIA: migrates under flows (lab_hop), the switch-over
+# done by VIA (move: vfpath-migrate itself; command: --on-stop); checks
+# and reports.
 hop() {
-	local src=$1 dst=$2 n=$3 tl paused down moved bound lost_in lost_out rc=0
+	local src=$1 dst=$2 n=$3 via=$4 tl paused down moved bound lost_in lost_out rc=0
 	tl=$LAB_DIR/$n-timeline.json
-	lab_hop "$src" "$dst" "$n" $SECS "$VFP_RATE" || rc=$?
+	LAB_SWITCH_OVER=$via lab_hop "$src" "$dst" "$n" $SECS "$VFP_RATE" || rc=$?
 	[ $rc -eq 0 ] && [ "$(jq -r .result "$tl")" = ok ]
 	check_err $? "lab_hop exit $rc: $(jq -r .error "$tl" 2>/dev/null)"
 	G=$dst
@@ -49,7 +53,9 @@ hop() {
 	lost_out=$(jq -r .flows.from_guest.lost "$tl")
 	paused=$(jq -r .paused_ms "$tl")
 	down=$(jq -r .qemu.downtime_ms "$tl")
-	moved=$(lab_hop_span "$tl" stop on_stop)
+	moved=$(jq -r .switch_over.done_after_stop_ms "$tl")
+	[ "$(jq -r .switch_over.via "$tl")" = "$via" ]
+	check_err $? "switch-over $(jq -c .switch_over "$tl"), not by $via"
 	bound=$((VFP_RATE * down / 1000 + 2))
 	[ "$lost_in" -le "$bound" ] && [ "$lost_out" -le "$bound" ]
 	check_err $? "lost $lost_in to / $lost_out from guest, bound $bound (downtime $down ms, MAC moved $moved ms after stop)"
@@ -57,11 +63,11 @@ hop() {
 	check_err $? "the TCP connection died"
 	log_info "$src -> $dst: lost $lost_in to guest, $lost_out from guest; QEMU downtime $down ms, guest paused $paused ms, MAC moved $moved ms after stop, total $(jq -r .qemu.total_ms "$tl") ms"
 	log_info "phases (ms): $(jq -r '[.phases[] | "\(.phase)=\(.t_ms)"] | join(" ")' "$tl")"
-	log_test "$src -> $dst: on the new VF, loss within rate x downtime + 2 ($lost_in, $lost_out <= $bound), TCP alive"
+	log_test "$src -> $dst: switch-over by $via, on the new VF, loss within rate x downtime + 2 ($lost_in, $lost_out <= $bound), TCP alive"
 }
 
-mg_there() { hop vm1 vm1b there; }
-mg_back() { hop vm1b vm1c back; }
+mg_there() { hop vm1 vm1b there command; }
+mg_back() { hop vm1b vm1c back move; }
 
 # A destination that is not there: the migration fails, the VF goes back
 # to the source and the guest uses it again.

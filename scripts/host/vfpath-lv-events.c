@@ -14,9 +14,12 @@
  * libvirt's LIFECYCLE and DEVICE_REMOVED {alias}, and ON_STOP, carry this
  * host's clock at arrival (both CLOCK_REALTIME, so comparable).
  *
- * With --on-stop it runs a command the moment the source's STOP arrives,
- * without waiting for it (the host network's switch-over, as vfpath-qmp's
- * "on STOP run"), and reports ON_STOP {status, started_ms} when it ends.
+ * With --move-mac/--to-port it moves the guest's MAC to the destination's
+ * bridge port the moment the source's STOP arrives, in this process (the
+ * host network's switch-over, as vfpath-qmp's "on STOP move"), and reports
+ * FDB_MOVED {mac, port[, error]}. With --on-stop it runs a command then,
+ * without waiting for it, and reports ON_STOP {status, started_ms} when
+ * it ends.
  *
  * Everything runs in libvirt's default event loop on one thread; SIGCHLD
  * and SIGTERM reach it through a self-pipe.
@@ -39,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vfpath-fdb.h"
+
 #define EXIT_LIBVIRT	1
 #define EXIT_USAGE	2
 #define EXIT_HOOK	3
@@ -50,6 +55,8 @@
 struct watch {
 	const char *domain;
 	const char *on_stop;
+	struct vfpath_fdb_move move;
+	bool moving, move_failed;
 	bool want_dst;
 	pid_t hook_pid;
 	int64_t hook_started_ms;
@@ -80,6 +87,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: vfpath-lv-events --src URI --domain NAME [--dst URI] [--on-stop CMD]\n"
+"                        [--move-mac MAC --to-port PORT [--netns NAME]]\n"
 "                        [--ready FILE] [--timeout MS]\n"
 "Prints, one JSON line each, domain NAME's QEMU events STOP, RESUME,\n"
 "MIGRATION and DEVICE_DELETED and its libvirt events LIFECYCLE and\n"
@@ -88,8 +96,12 @@ static void usage(FILE *f)
 "(default 600000 ms).\n"
 "  --on-stop CMD  run CMD (sh -c) the moment the source's STOP arrives, once,\n"
 "                 without waiting; event ON_STOP when it ends\n"
+"  --move-mac MAC --to-port PORT  at the source's STOP, before anything\n"
+"                 else, move MAC to bridge port PORT (bridge fdb replace\n"
+"                 ... master dynamic, by netlink; in netns NAME with\n"
+"                 --netns); event FDB_MOVED {mac, port[, error]}\n"
 "  --ready FILE   created once subscribed: start the migration after that\n"
-"Exit: 0 ok, 1 libvirt error, 2 usage, 3 the --on-stop command failed,\n"
+"Exit: 0 ok, 1 libvirt error, 2 usage, 3 the --on-stop command or the move failed,\n"
 "124 timed out.\n");
 }
 
@@ -165,6 +177,22 @@ static void hook_reap(struct watch *w)
 			w->on_stop, w->hook_rc);
 }
 
+/* The switch-over, in this process: no fork between STOP and the move. */
+static void move_now(struct watch *w)
+{
+	struct json_object *d = json_object_new_object();
+	char err[256];
+
+	if (vfpath_fdb_do(&w->move, err, sizeof(err))) {
+		w->move_failed = true;
+		json_object_object_add(d, "error", json_object_new_string(err));
+		fprintf(stderr, "vfpath-lv-events: --move-mac: %s\n", err);
+	}
+	json_object_object_add(d, "mac", json_object_new_string(w->move.mac_text));
+	json_object_object_add(d, "port", json_object_new_string(w->move.port));
+	print_event("src", "FDB_MOVED", -1, d);
+}
+
 /* Called for the source's and the destination's QEMU events alike. */
 static void qemu_event(virConnectPtr conn, virDomainPtr dom, const char *event,
 		       long long seconds, unsigned int micros,
@@ -180,6 +208,8 @@ static void qemu_event(virConnectPtr conn, virDomainPtr dom, const char *event,
 		return;
 	if (src && !strcmp(event, "STOP") && !w->stop_seen) {
 		w->stop_seen = true;
+		if (w->moving)
+			move_now(w);
 		if (w->on_stop)
 			hook_start(w);
 	}
@@ -355,11 +385,16 @@ int main(int argc, char **argv)
 		{ "domain", required_argument, NULL, 'n' },
 		{ "on-stop", required_argument, NULL, 'o' },
 		{ "ready", required_argument, NULL, 'r' },
+		{ "move-mac", required_argument, NULL, 'm' },
+		{ "to-port", required_argument, NULL, 'p' },
+		{ "netns", required_argument, NULL, 'N' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *src_uri = NULL, *dst_uri = NULL, *ready = NULL;
+	const char *move_mac = NULL, *to_port = NULL, *netns = NULL;
+	char err[256];
 	virConnectPtr src = NULL, dst = NULL;
 	struct watch w = { 0 };
 	struct side src_side = { "src", &w }, dst_side = { "dst", &w };
@@ -376,6 +411,9 @@ int main(int argc, char **argv)
 		case 'n': w.domain = optarg; break;
 		case 'o': w.on_stop = optarg; break;
 		case 'r': ready = optarg; break;
+		case 'm': move_mac = optarg; break;
+		case 'p': to_port = optarg; break;
+		case 'N': netns = optarg; break;
 		case 't':
 			errno = 0;
 			timeout_ms = strtol(optarg, &end, 10);
@@ -393,6 +431,18 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	w.want_dst = dst_uri;
+	w.move.netns_fd = w.move.own_netns_fd = -1;
+	if (!move_mac != !to_port || (netns && !move_mac)) {
+		fprintf(stderr, "vfpath-lv-events: --move-mac and --to-port go together (--netns with them)\n");
+		return EXIT_USAGE;
+	}
+	if (move_mac) {
+		if (vfpath_fdb_prepare(&w.move, move_mac, to_port, netns, err, sizeof(err))) {
+			fprintf(stderr, "vfpath-lv-events: %s\n", err);
+			return EXIT_USAGE;
+		}
+		w.moving = true;
+	}
 
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK)) {
 		perror("vfpath-lv-events: pipe");
@@ -458,7 +508,8 @@ out:
 	if (dst)
 		virConnectClose(dst);
 	virConnectClose(src);
-	if (!w.rc && w.hook_rc)
+	vfpath_fdb_close(&w.move);
+	if (!w.rc && (w.hook_rc || w.move_failed))
 		w.rc = EXIT_HOOK;
 	return w.rc;
 }

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vfpath-fdb.h"
+
 #define EXIT_QMP_ERROR	1
 #define EXIT_USAGE	2
 #define EXIT_HOOK	3
@@ -44,7 +46,19 @@ struct conn {
 	const char *hook_event;		/* "on EVENT run CMD", not yet fired */
 	const char *hook_cmd;
 	pid_t hook_pid;			/* the fired hook, reaped at the end */
+	const char *move_event;		/* "on EVENT move MAC PORT", not yet done */
+	struct vfpath_fdb_move move;
+	const char *netns;		/* --netns: the bridge's namespace */
+	bool move_failed;
 };
+
+static int64_t epoch_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int64_t now_ms(void)
 {
@@ -57,7 +71,7 @@ static int64_t now_ms(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: vfpath-qmp [--timeout MS] SOCKET STEP...\n"
+"usage: vfpath-qmp [--timeout MS] [--netns NAME] SOCKET STEP...\n"
 "       vfpath-qmp --ga [--timeout MS] SOCKET exec 'SHELL COMMAND'\n"
 "       vfpath-qmp --ga [--timeout MS] SOCKET COMMAND [ARGS-JSON]\n"
 "QMP steps, run in order on one connection:\n"
@@ -71,6 +85,11 @@ static void usage(FILE *f)
 "  on EVENT run 'CMD'          run CMD (sh -c) the moment EVENT arrives, once,\n"
 "                              without waiting for it; its failure is reported\n"
 "                              and makes the exit status 3 if all else went well\n"
+"  on EVENT move MAC PORT      the moment EVENT arrives, once: move MAC to\n"
+"                              bridge port PORT (bridge fdb replace ... master\n"
+"                              dynamic, by netlink, in --netns NAME if given);\n"
+"                              prints FDB_MOVED {mac, port[, error]} at this\n"
+"                              host's clock; a failure makes the exit status 3\n"
 "--timeout bounds the whole run (default 30000 ms).\n"
 "Exit: 0 ok, 1 QEMU returned an error, 2 usage or connection error,\n"
 "3 an \"on\" command failed, 124 timed out; with --ga exec, the command's\n"
@@ -187,10 +206,42 @@ static const char *jstr(struct json_object *o, const char *key)
  * hook runs in the background so that the steps (and their timestamps) do
  * not wait for it; a migration's STOP is what it is for.
  */
+/* The "on EVENT move" switch-over, in this process: no fork between them. */
+static void move_now(struct conn *c)
+{
+	struct json_object *o = json_object_new_object(), *ts, *d;
+	char err[256] = "";
+	int64_t t;
+
+	if (vfpath_fdb_do(&c->move, err, sizeof(err)))
+		c->move_failed = true;
+	t = epoch_us();
+	ts = json_object_new_object();
+	json_object_object_add(ts, "seconds", json_object_new_int64(t / 1000000));
+	json_object_object_add(ts, "microseconds", json_object_new_int64(t % 1000000));
+	d = json_object_new_object();
+	json_object_object_add(d, "mac", json_object_new_string(c->move.mac_text));
+	json_object_object_add(d, "port", json_object_new_string(c->move.port));
+	if (c->move_failed) {
+		json_object_object_add(d, "error", json_object_new_string(err));
+		fprintf(stderr, "vfpath-qmp: on-event move: %s\n", err);
+	}
+	json_object_object_add(o, "event", json_object_new_string("FDB_MOVED"));
+	json_object_object_add(o, "timestamp", ts);
+	json_object_object_add(o, "data", d);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	fflush(stdout);
+	json_object_put(o);
+}
+
 static void event_arrived(struct conn *c, struct json_object *ev)
 {
 	pid_t pid;
 
+	if (c->move_event && !strcmp(jstr(ev, "event") ?: "", c->move_event)) {
+		c->move_event = NULL;
+		move_now(c);
+	}
 	if (!c->hook_event || strcmp(jstr(ev, "event") ?: "", c->hook_event))
 		return;
 	c->hook_event = NULL;
@@ -433,9 +484,23 @@ static int run_qmp(struct conn *c, int argc, char **argv)
 				i++;
 			continue;
 		}
+		if (!strcmp(argv[i], "on") && i + 4 < argc && !strcmp(argv[i + 2], "move")) {
+			char err[256];
+
+			if (vfpath_fdb_prepare(&c->move, argv[i + 3], argv[i + 4], c->netns,
+					       err, sizeof(err))) {
+				fprintf(stderr, "vfpath-qmp: on %s move: %s\n", argv[i + 1], err);
+				return EXIT_USAGE;
+			}
+			c->move_event = argv[i + 1];
+			for (size_t k = 0; k < c->nevents && c->move_event; k++)
+				event_arrived(c, c->events[k]);
+			i += 4;
+			continue;
+		}
 		if (!strcmp(argv[i], "on")) {
 			if (i + 3 >= argc || strcmp(argv[i + 2], "run")) {
-				fprintf(stderr, "vfpath-qmp: usage: on EVENT run 'CMD'\n");
+				fprintf(stderr, "vfpath-qmp: usage: on EVENT run 'CMD' | on EVENT move MAC PORT\n");
 				return EXIT_USAGE;
 			}
 			c->hook_event = argv[i + 1];
@@ -638,10 +703,11 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "ga",		no_argument,	   NULL, 'g' },
 		{ "timeout",	required_argument, NULL, 't' },
+		{ "netns",	required_argument, NULL, 'n' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct conn c = { .fd = -1 };
+	struct conn c = { .fd = -1, .move = { .netns_fd = -1, .own_netns_fd = -1 } };
 	long timeout = 30000;
 	bool ga = false;
 	char *end;
@@ -651,6 +717,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'g':
 			ga = true;
+			break;
+		case 'n':
+			c.netns = optarg;
 			break;
 		case 't':
 			timeout = strtol(optarg, &end, 10);
@@ -681,5 +750,8 @@ int main(int argc, char **argv)
 		rc = run_qmp(&c, argc - optind, argv + optind);
 	close(c.fd);
 	hook_rc = hook_reap(&c);
+	vfpath_fdb_close(&c.move);
+	if (!hook_rc && c.move_failed)
+		hook_rc = EXIT_HOOK;
 	return rc ?: hook_rc;
 }

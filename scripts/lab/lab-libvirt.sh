@@ -168,6 +168,7 @@ lab_lv_hop() {
 	lab_flows_start "$srcg" "$n" "$secs" "$rate" || return 1
 	sleep 2
 	lab_lv_dst_xml "$from" "$dom" "$srcg" "$dstg" >"$LAB_DIR/$n-dst.xml"
+	lab_switch_over "$dstg-s"
 	"$LAB_TOP/scripts/host/vfpath-migrate" --domain "$dom" \
 		--from "$(lab_lv_uri "$from")" \
 		--to "qemu+unix:///system?socket=$(lab_lv_dir "$to")/sock/libvirt-sock" \
@@ -177,7 +178,7 @@ lab_lv_hop() {
 		--dst-ga "$(lab_guest_dir "$dstg")/qga.sock" \
 		--src-ga "$(lab_guest_dir "$srcg")/qga.sock" \
 		--migrate-xml "$LAB_DIR/$n-dst.xml" \
-		--on-stop "bridge -n $LAB_HOST_NS fdb replace $LAB_GUEST_MAC dev $dstg-s master dynamic" \
+		"${LAB_SWITCH[@]}" \
 		${LAB_MIGRATE_ARGS:-} --out "$tl" || rc=$?
 	if [ $rc -eq 0 ]; then lab_hop_flows "$tl" "$dstg" "$n"; else lab_hop_flows "$tl" "$srcg" "$n"; fi ||
 		return 1

@@ -282,6 +282,21 @@ lab_vf_device_json() {
 		\"bus\": \"rp1\", \"id\": \"$(lab_vf_id "$1")\", \"romfile\": \"\"}"
 }
 
+# lab_switch_over DSTTAP: sets LAB_SWITCH, vfpath-migrate's arguments for
+# the host's switch-over to the destination's tap DSTTAP at the source's
+# STOP: done by vfpath itself (--move-mac, LAB_SWITCH_OVER=move, the
+# default) or by a command (--on-stop with `bridge fdb replace`,
+# LAB_SWITCH_OVER=command), as a host whose network is not a Linux bridge
+# would have it.
+lab_switch_over() {
+	local mac=${LAB_MAC:-$LAB_GUEST_MAC}
+	case "${LAB_SWITCH_OVER:-move}" in
+	move) LAB_SWITCH=(--move-mac "$mac" --to-port "$1" --netns "$LAB_HOST_NS") ;;
+	command) LAB_SWITCH=(--on-stop "bridge -n $LAB_HOST_NS fdb replace $mac dev $1 master dynamic") ;;
+	*) lab_die "LAB_SWITCH_OVER must be move or command, not '$LAB_SWITCH_OVER'" ;;
+	esac
+}
+
 # lab_vfpath_migrate [--no-vfpath] SRC DST [vfpath-migrate ARGS...]:
 # migrates SRC's guest to DST (started by lab_guest_incoming) with
 # vfpath-migrate; prints its timeline and returns its exit status. The
@@ -300,6 +315,7 @@ lab_vfpath_migrate() {
 	fi
 	src=$1 dst=$2
 	shift 2
+	lab_switch_over "$dst-s"
 	"$LAB_TOP/scripts/host/vfpath-migrate" \
 		--src "$(lab_guest_dir "$src")/qmp.sock" \
 		--dst "$(lab_guest_dir "$dst")/qmp.sock" \
@@ -307,8 +323,7 @@ lab_vfpath_migrate() {
 		--vf-device "$(lab_vf_device_json "$src")" \
 		"${ga[@]}" \
 		--dst-events "$(lab_guest_dir "$dst")/qmp-events.sock" \
-		--on-stop "bridge -n $LAB_HOST_NS fdb replace ${LAB_MAC:-$LAB_GUEST_MAC} dev $dst-s master dynamic" \
-		"$@" || rc=$?
+		"${LAB_SWITCH[@]}" "$@" || rc=$?
 	lab_vf_id "$src" >"$(lab_guest_dir "$dst")/vf_id"
 	return $rc
 }
