@@ -76,9 +76,9 @@ trap 'exit 1' INT TERM
 # guest_dmesg_clean GUEST: fails if the guest kernel logged a warning, a
 # BUG, a refcount problem or a leaked netdev reference.
 guest_dmesg_clean() {
-	local bad
-	bad=$(lab_guest_dmesg_bad "$1")
-	[ -z "$bad" ] || { echo "$bad" | head -n 5; return 1; }
+	local bad rc=0
+	bad=$(lab_guest_dmesg_bad "$1") || rc=$?
+	[ $rc -eq 0 ] && [ -z "$bad" ] || { echo "$bad" | head -n 5; return 1; }
 }
 
 # dmesg_clean: the test case every script ends with, on guest $G.

@@ -330,8 +330,18 @@ lab_vfpath_migrate() {
 
 # lab_guest_dmesg_bad GUEST: prints what the guest kernel logged of
 # warnings, BUGs, refcount problems and leaked netdev references.
+# A guest whose log cannot be read (its agent or kernel dead) is bad too:
+# that is said, and the status is 2.
 lab_guest_dmesg_bad() {
-	lab_guest "$1" "dmesg | grep -E 'WARNING:|BUG:|refcount_t|unregister_netdevice: waiting|Oops|general protection|RIP:'"
+	local out
+	out=$(lab_guest "$1" "dmesg >/tmp/dmesg.all || exit 2
+		grep -E 'WARNING:|BUG:|refcount_t|unregister_netdevice: waiting|Oops|general protection|RIP:|Kernel panic' /tmp/dmesg.all
+		echo vfpath-dmesg-read" 2>&1) || true
+	if ! grep -qx vfpath-dmesg-read <<<"$out"; then
+		echo "the guest's kernel log could not be read: ${out:-no answer from its agent}"
+		return 2
+	fi
+	grep -vx vfpath-dmesg-read <<<"$out" || true
 }
 
 LAB_TCP_PORT=7100
