@@ -152,8 +152,9 @@ style: setup
 	@$(TOP)/scripts/build/checkpatch $(KERNEL_SOURCES)
 	@echo "vfpath: W=1 build against $(LAB_KDIR)"
 	@$(MAKE) -s -C $(LAB_KDIR) M=$(TOP) clean
-	@$(MAKE) -s -C $(LAB_KDIR) M=$(TOP) W=1 modules 2>&1 | tee $(BUILD)/w1.log; \
-		! grep -E 'warning:|error:' $(BUILD)/w1.log
+	@mkdir -p $(BUILD)
+	@set -o pipefail; $(MAKE) -s -C $(LAB_KDIR) M=$(TOP) W=1 modules 2>&1 | tee $(BUILD)/w1.log
+	@! grep -E 'warning:|error:|ERROR:' $(BUILD)/w1.log
 	@echo "vfpath: W=1 build clean"
 
 clean:

@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -740,6 +741,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* A monitor that went away is an error to report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	c.deadline_ms = now_ms() + timeout;
 	if (conn_open(&c, argv[optind]))
 		return EXIT_USAGE;
