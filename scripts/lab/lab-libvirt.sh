@@ -162,8 +162,6 @@ lab_lv_hop() {
 	lab_vf_port "$dstg-v"
 	lab_lv_vf_xml "$dstg" >"$LAB_DIR/$n-vf-dst.xml"
 	lab_lv_vf_xml "$srcg" >"$LAB_DIR/$n-vf-src.xml"
-	# LAB_TAP_TRACE=1: the taps' counters every 10 ms, in NAME-taps.txt.
-	[ -z "${LAB_TAP_TRACE:-}" ] || lab_tap_counters_start "$LAB_DIR/$n-taps.txt" 0.01
 	[ -z "${LAB_PCAP:-}" ] || lab_pcap_start "$n"
 	lab_flows_start "$srcg" "$n" "$secs" "$rate" || return 1
 	sleep 2
@@ -179,7 +177,7 @@ lab_lv_hop() {
 		--src-ga "$(lab_guest_dir "$srcg")/qga.sock" \
 		--migrate-xml "$LAB_DIR/$n-dst.xml" \
 		"${LAB_SWITCH[@]}" \
-		${LAB_MIGRATE_ARGS:-} --out "$tl" || rc=$?
+		${LAB_MIGRATE_ARGS:-} --out "$tl" || rc=$?	# (extra vfpath-migrate options, word-split)
 	if [ $rc -eq 0 ]; then lab_hop_flows "$tl" "$dstg" "$n"; else lab_hop_flows "$tl" "$srcg" "$n"; fi ||
 		return 1
 	return $rc
