@@ -7,7 +7,11 @@
 #   make install    installs both under /lib/modules/KVER/updates/vfpath/
 #                   (DESTDIR honoured), runs depmod; make uninstall undoes it
 #   make dkms-source  copies the module sources to /usr/src/vfpath-VERSION
-#   make check      installs what it needs, builds, runs every test
+#   make check      installs what it needs, builds, runs every test (with
+#                   the fast mutations of tests/mutations/)
+#   make check-all  make check with every mutation (MUTATE_SET=all)
+#   make mutate     only the mutations, all of them (MUTATE_ONLY="NAME..."
+#                   for some): each breaks one claim, its tests must fail
 #   make demo       boots the lab guest, pairs, migrates there and back under
 #                   traffic, prints the timelines, plots packets per path
 #   make bench      vfpath vs net_failover, bonding and the bare VF, BENCH_RUNS
@@ -43,13 +47,13 @@ KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/ge
 MODDIR = $(DESTDIR)/lib/modules/$(KVER)/updates/vfpath
 MODULES := vfpath.ko net_failover.ko
 
-.PHONY: all module tools setup lab-deps check demo bench stress style clean help \
+.PHONY: all module tools setup lab-deps check check-all mutate demo bench stress style clean help \
 	install uninstall dkms-source FORCE
 
 all: module tools
 
 help:
-	@sed -n '3,21p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,25p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@$(TOP)/scripts/build/setup
@@ -135,6 +139,12 @@ lab-deps: setup
 
 check: lab-deps
 	@VFPATH_DEPS_BUILT=1 $(TOP)/tests/run
+
+check-all: lab-deps
+	@VFPATH_DEPS_BUILT=1 MUTATE_SET=all $(TOP)/tests/run
+
+mutate: lab-deps
+	@VFPATH_DEPS_BUILT=1 MUTATE_SET=all $(TOP)/tests/run mutate
 
 demo: lab-deps
 	@$(TOP)/scripts/lab/demo

@@ -26,12 +26,15 @@ check_err() {
 	fi
 }
 
-# check_fail RC MSG: records a failure if RC is zero (it should have failed).
+# check_fail RC MSG: records a failure if RC is zero (it should have
+# failed). 124 and 125 are lab_guest's own failures (the command timed out,
+# the guest agent failed): no refusal was seen, so they fail the case too.
 check_fail() {
-	if [ "$RET" -eq 0 ] && [ "$1" -eq 0 ]; then
-		RET=1
-		RETMSG=$2
-	fi
+	[ "$RET" -eq 0 ] || return 0
+	case "$1" in
+	0) RET=1 RETMSG=$2 ;;
+	124 | 125) RET=1 RETMSG="$2: no verdict, the guest command's status is $1 (timed out or agent failed)" ;;
+	esac
 }
 
 log_test() {

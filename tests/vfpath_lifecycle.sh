@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Module lifecycle with pairs present: bad parameters are refused with a
 # message; rmmod with traffic running releases the slaves intact (they
-# work on as plain NICs); insmod again re-pairs them; no reference leaks.
+# work on as plain NICs); insmod again re-pairs them; no reference leaks:
+# the released slaves unregister at once when their drivers let go.
 source "$(dirname "$0")/lib.sh"
 
 ALL_TESTS="
@@ -9,6 +10,7 @@ ALL_TESTS="
 	lc_rmmod_under_traffic
 	lc_slaves_plain_nics
 	lc_insmod_repairs
+	lc_released_slaves_unregister
 	lc_dmesg_clean
 "
 G=vm1
@@ -32,9 +34,17 @@ lc_bad_parameters() {
 	log_test "out-of-range or malformed parameters fail insmod, with a message"
 }
 
+# master_packets: the master's rx and tx packet counters, "RX TX".
+master_packets() {
+	lab_guest $G "cat /sys/class/net/$VFP_MASTER/statistics/rx_packets \
+		/sys/class/net/$VFP_MASTER/statistics/tx_packets" | xargs
+}
+
 lc_rmmod_under_traffic() {
-	lab_guest $G "insmod $VFP_KO settle_ms=200 peer_notify=3 &&
-		echo 99999 > /sys/class/net/$VFP_MASTER/vfpath/settle_ms" 2>/dev/null
+	local p0 p1
+	lab_guest $G "insmod $VFP_KO settle_ms=200 peer_notify=3"
+	check_err $? "insmod with good parameters failed"
+	lab_guest $G "echo 99999 > /sys/class/net/$VFP_MASTER/vfpath/settle_ms" 2>/dev/null
 	check_fail $? "sysfs settle_ms=99999 accepted"
 	[ "$(vfp_sys $G settle_ms)" = 200 ]
 	check_err $? "settle_ms from insmod not applied: $(vfp_sys $G settle_ms)"
@@ -42,10 +52,18 @@ lc_rmmod_under_traffic() {
 	check_err $? "master not on the VF"
 	vfp_flows_start $G rm 5
 	check_err $? "flows did not start"
-	sleep 2
+	sleep 1
+	p0=$(master_packets)
+	sleep 1
+	p1=$(master_packets)
+	# Both ways moving through the master in the second before rmmod
+	# (VFP_RATE a second each way; a tenth of it shows the flows run).
+	[ "${p1% *}" -ge $((${p0% *} + VFP_RATE / 10)) ] &&
+		[ "${p1#* }" -ge $((${p0#* } + VFP_RATE / 10)) ]
+	check_err $? "no traffic through the master before rmmod: rx tx $p0 -> $p1"
 	lab_guest $G "rmmod vfpath"
 	check_err $? "rmmod failed under traffic"
-	log_test "rmmod with traffic running"
+	log_test "rmmod with traffic running both ways through the master"
 }
 
 lc_slaves_plain_nics() {
@@ -78,6 +96,35 @@ lc_insmod_repairs() {
 	lab_guest $G "ip link del $VFP_MASTER && rmmod vfpath"
 	check_err $? "ip link del of an auto master, then rmmod, failed"
 	log_test "insmod again re-pairs; the new master carries traffic"
+}
+
+# unbind_within GUEST DRIVER-DIR DEVICE MS: unbinds DEVICE from its driver,
+# in the background (a leaked reference blocks the unbind for good in
+# netdev_wait_allrefs), and waits up to MS for the unbind to return.
+unbind_within() {
+	lab_guest $G "rm -f /tmp/unbind.done; setsid sh -c 'echo $2 > $1/unbind &&
+		echo ok > /tmp/unbind.done' </dev/null >/dev/null 2>&1 &" &&
+		busywait "$3" lab_guest $G "[ -s /tmp/unbind.done ]"
+}
+
+# The slaves vfpath released (rmmod and ip link del above) hold no
+# reference of ours: their drivers unregister them without waiting
+# (a reference left would keep unregister_netdevice waiting for good).
+lc_released_slaves_unregister() {
+	local vf syn bdf vdev
+	vf=$(lab_guest_netdev_by_driver $G e1000e)
+	syn=$(lab_guest_netdev_by_driver $G virtio_net)
+	[ -n "$vf" ] && [ -n "$syn" ]
+	check_err $? "released slaves not found: VF '$vf', virtio-net '$syn'"
+	bdf=$(lab_guest $G "basename \$(readlink /sys/class/net/$vf/device)")
+	vdev=$(lab_guest $G "basename \$(readlink /sys/class/net/$syn/device)")
+	unbind_within /sys/bus/pci/drivers/e1000e "$bdf" 5000
+	check_err $? "unbinding the released VF $vf ($bdf) did not return in 5 s"
+	unbind_within /sys/bus/virtio/drivers/virtio_net "$vdev" 5000
+	check_err $? "unbinding the released virtio-net $syn ($vdev) did not return in 5 s"
+	lab_guest $G "! ls -d /sys/class/net/$vf /sys/class/net/$syn 2>/dev/null"
+	check_err $? "netdevs left after unbind: $(lab_guest $G "ls /sys/class/net" | xargs)"
+	log_test "released slaves unregister at once: no reference left on them"
 }
 
 lc_dmesg_clean() {

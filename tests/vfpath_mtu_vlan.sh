@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # MTU and VLANs through the master. MTU 9000 set on the master reaches both
-# slaves and carries jumbo datagrams both ways; an MTU one slave refuses is
-# rolled back on both; a VF joining later takes the master's MTU, or is
-# refused when it cannot. A VLAN device on the master carries traffic
-# while the path switches back and forth.
+# slaves and carries jumbo datagrams both ways; an MTU beyond one slave's
+# maximum is refused before either slave changes; a VF joining later takes
+# the master's MTU, or is refused when it cannot. A VLAN device on the
+# master carries traffic
+# while the path switches back and forth, nothing lost to the last frame.
 source "$(dirname "$0")/lib.sh"
 
 ALL_TESTS="
 	mv_jumbo
-	mv_mtu_rollback
+	mv_mtu_beyond_a_slave
 	mv_features_from_slaves
 	mv_address_lists_and_flags
 	mv_vlan_across_switches
@@ -20,7 +21,12 @@ G=vm1
 M=$VFP_MASTER
 
 mtu_of() { lab_guest $G "cat /sys/class/net/$1/mtu"; }
-slaves() { lab_guest $G "ls /sys/class/net/$M | sed -n 's/^lower_//p'"; }
+# slaves_get: SLAVES, the master's two slaves; a failure of the case if
+# it does not have two, so that a loop over them cannot pass empty.
+slaves_get() {
+	SLAVES=$(lab_guest $G "ls /sys/class/net/$M | sed -n 's/^lower_//p'" | xargs)
+	[ "$(wc -w <<<"$SLAVES")" -eq 2 ] || check_err 1 "$M has slaves '$SLAVES', not two"
+}
 
 host_mtu() {
 	local d
@@ -35,7 +41,8 @@ mv_jumbo() {
 	host_mtu 9000
 	lab_guest $G "ip link set $M mtu 9000"
 	check_err $? "MTU 9000 refused"
-	for s in $(slaves); do
+	slaves_get
+	for s in $SLAVES; do
 		[ "$(mtu_of "$s")" = 9000 ]
 		check_err $? "slave $s has MTU $(mtu_of "$s")"
 	done
@@ -54,17 +61,22 @@ mv_jumbo() {
 
 # e1000e stops at 9198; virtio-net takes 9500. The master's bounds are the
 # slaves' intersection, so 9500 is refused before either slave changes.
-mv_mtu_rollback() {
+# (The rollback of a slave already changed, when the other refuses an MTU
+# within its bounds, cannot be reached here: in 6.1 neither e1000e on
+# QEMU's 82574 nor virtio-net refuses an MTU within max_mtu, and Debian's
+# kernel has no netdev notifier error injection.)
+mv_mtu_beyond_a_slave() {
 	local s
 	lab_guest $G "ip link set $M mtu 9500" 2>/dev/null
 	check_fail $? "MTU 9500 accepted although the VF cannot"
 	[ "$(mtu_of $M)" = 9000 ]
 	check_err $? "master MTU now $(mtu_of $M)"
-	for s in $(slaves); do
+	slaves_get
+	for s in $SLAVES; do
 		[ "$(mtu_of "$s")" = 9000 ]
 		check_err $? "slave $s left at MTU $(mtu_of "$s")"
 	done
-	log_test "MTU one slave refuses: error, both slaves still at 9000"
+	log_test "MTU beyond one slave's maximum: refused, both slaves still at 9000"
 }
 
 maxmtu_of() { lab_guest $G "ip -d -j link show $1" | jq -r '.[0].max_mtu'; }
@@ -109,7 +121,8 @@ mv_address_lists_and_flags() {
 	lab_guest $G "ip link add link $M name mvl0 address $uc type macvlan && ip link set mvl0 up &&
 		ip maddr add $mc dev $M && ip link set $M promisc on allmulticast on"
 	check_err $? "setting addresses and flags on $M failed"
-	for s in $(slaves); do
+	slaves_get
+	for s in $SLAVES; do
 		slave_has "$s" "$uc" && slave_has "$s" "$mc"
 		check_err $? "slave $s lacks $uc or $mc: $(lab_guest $G "bridge fdb show dev $s" | xargs)"
 		[ "$(flag_count "$s" promiscuity)" -ge 1 ] && allmulti_on "$s"
@@ -117,7 +130,8 @@ mv_address_lists_and_flags() {
 	done
 	lab_guest $G "ip link del mvl0 && ip maddr del $mc dev $M &&
 		ip link set $M promisc off allmulticast off"
-	for s in $(slaves); do
+	slaves_get
+	for s in $SLAVES; do
 		! slave_has "$s" "$uc" && ! slave_has "$s" "$mc" &&
 			[ "$(flag_count "$s" promiscuity)" = 0 ] && ! allmulti_on "$s"
 		check_err $? "slave $s kept something: $(lab_guest $G "ip -d link show $s | head -3 | xargs")"
@@ -130,7 +144,7 @@ mv_address_lists_and_flags() {
 P=vlanpeer
 
 mv_vlan_across_switches() {
-	local i
+	local i n
 	lab_guest $G "ip link add link $M name vlan10 type vlan id 10 &&
 		ip addr add 198.18.10.2/24 dev vlan10 && ip link set vlan10 up"
 	check_err $? "VLAN on the master failed"
@@ -141,10 +155,12 @@ mv_vlan_across_switches() {
 	check_err $? "VLAN on the peer guest failed"
 	busywait 10000 lab_guest $G "ping -c 1 -W 1 198.18.10.1 >/dev/null"
 	check_err $? "no reply over VLAN 10"
-	fg_guest_recv $G v-in 7201 --duration 40 && fg_guest_recv $P v-out 7202 --duration 40
+	n=$((VFP_RATE * 6))
+	fg_guest_recv $G v-in 7201 --duration 40 --expect $n &&
+		fg_guest_recv $P v-out 7202 --duration 40 --expect $n
 	check_err $? "receivers did not start"
-	fg_guest_send $P v-in-tx 198.18.10.2 7201 --rate "$VFP_RATE" --duration 6
-	fg_guest_send $G v-out-tx 198.18.10.1 7202 --rate "$VFP_RATE" --duration 6
+	fg_guest_send $P v-in-tx 198.18.10.2 7201 --rate "$VFP_RATE" --count $n
+	fg_guest_send $G v-out-tx 198.18.10.1 7202 --rate "$VFP_RATE" --count $n
 	for i in 1 2; do
 		sleep 1
 		lab_guest $G "echo synthetic > /sys/class/net/$M/vfpath/mode"
@@ -154,7 +170,12 @@ mv_vlan_across_switches() {
 	fg_guest_report $G v-in 30000 && fg_guest_report $P v-out 30000
 	check_err $? "flows incomplete"
 	log_info "VLAN 10, 4 switches: lost to guest $(json "$LAB_DIR/v-in.json" lost), from guest $(json "$LAB_DIR/v-out.json" lost)"
-	[ "$(json "$LAB_DIR/v-in.json" lost)" = 0 ] && [ "$(json "$LAB_DIR/v-out.json" lost)" = 0 ]
+	# Judged against what was sent (--expect) and only with the sender's
+	# FIN seen, so that a loss at the tail counts too.
+	[ "$(json "$LAB_DIR/v-in.json" fin)" = true ] && [ "$(json "$LAB_DIR/v-out.json" fin)" = true ]
+	check_err $? "no FIN: to guest $(json "$LAB_DIR/v-in.json" fin), from guest $(json "$LAB_DIR/v-out.json" fin)"
+	[ "$(json "$LAB_DIR/v-in.json" lost)" = 0 ] && [ "$(json "$LAB_DIR/v-out.json" lost)" = 0 ] &&
+		[ "$(json "$LAB_DIR/v-in.json" unique)" = $n ] && [ "$(json "$LAB_DIR/v-out.json" unique)" = $n ]
 	check_err $? "loss over the VLAN across switches"
 	[ "$(vfp_sys $G switches_manual)" -ge 4 ]
 	check_err $? "switches_manual $(vfp_sys $G switches_manual)"

@@ -3,12 +3,14 @@
 # is reported, settings are applied at creation and later, values out of
 # range and read-only attributes are refused with the kernel's extack
 # message, slaves report their role and can be given the other one, and
-# every switch is an RTM_NEWLINK.
+# every switch, whatever caused it, is one RTM_NEWLINK of the master that
+# says its info data changed (IFLA_EVENT) and carries the new path.
 source "$(dirname "$0")/lib.sh"
 
 ALL_TESTS="
 	nl_show_master_and_slaves
 	nl_set_mode_and_monitor
+	nl_switch_by_link_newlink
 	nl_add_with_settings
 	nl_refusals
 	nl_slave_role
@@ -34,9 +36,29 @@ nl_show_master_and_slaves() {
 	log_test "IFLA_INFO_DATA: active path, mode, settings; slaves' roles"
 }
 
+# mon_start: vfpath-ctl monitor on the master, in the background, until
+# mon_paths; returns once it is subscribed.
+mon_start() {
+	lab_guest $G "rm -f /tmp/mon.json /tmp/mon.err
+		setsid vfpath-ctl monitor $M </dev/null >/tmp/mon.json 2>/tmp/mon.err &" &&
+		busywait 5000 lab_guest $G "grep -q monitoring /tmp/mon.err"
+}
+
+# mon_paths: stops the monitor and prints, on one line, the path each
+# switch notification carried: the master's RTM_NEWLINKs whose IFLA_EVENT
+# is the one NETDEV_CHANGEINFODATA becomes (IFLA_EVENT_BONDING_OPTIONS).
+# The RTM_NEWLINKs of a changelink itself, or of an announcement, say
+# "none" and "notify_peers" and are not counted.
+mon_paths() {
+	lab_guest $G "killall vfpath-ctl; true"
+	lab_guest $G "cat /tmp/mon.json" |
+		jq -r 'select(.event == "bonding_options") | .active_path' | xargs
+}
+
 nl_set_mode_and_monitor() {
-	lab_guest $G "setsid /usr/sbin/ip monitor link </dev/null >/tmp/mon.txt 2>&1 &"
-	sleep 0.5
+	local paths
+	mon_start
+	check_err $? "vfpath-ctl monitor did not start: $(lab_guest $G "cat /tmp/mon.err")"
 	lab_guest $G "vfpath-ctl set $M mode synthetic settle_ms 250 peer_notify 3"
 	check_err $? "set failed"
 	[ "$(ctl_field $M active_path)" = synthetic ] && [ "$(ctl_field $M settle_ms)" = 250 ] &&
@@ -45,10 +67,32 @@ nl_set_mode_and_monitor() {
 	lab_guest $G "vfpath-ctl set $M mode auto"
 	vfp_wait_path $G vf
 	check_err $? "mode auto did not return to the VF"
-	busywait 5000 lab_guest $G "[ \$(grep -c $M /tmp/mon.txt) -ge 2 ]"
-	check_err $? "ip monitor link saw no RTM_NEWLINK for the switches"
-	lab_guest $G "killall ip; true"
-	log_test "set mode/settle_ms/peer_notify by netlink; switches seen by ip monitor"
+	paths=$(mon_paths)
+	[ "$paths" = "synthetic vf" ]
+	check_err $? "switch notifications carried '$paths', want 'synthetic vf'"
+	log_test "set mode/settle_ms/peer_notify by netlink; one RTM_NEWLINK per switch"
+}
+
+set_link() {
+	lab_qmp $G set_link "{\"name\": \"$(lab_vf_id $G)\", \"up\": $1}" >/dev/null
+}
+
+# Switches no netlink request caused (the VF's link cut and restored by
+# the host): each is still one RTM_NEWLINK, in order, with the new path.
+nl_switch_by_link_newlink() {
+	local s0 s1 paths
+	mon_start
+	check_err $? "vfpath-ctl monitor did not start"
+	s0=$(vfp_sys $G switches)
+	set_link false && busywait 5000 vfp_path_is $G synthetic
+	check_err $? "no switch to synthetic on the VF's link down"
+	set_link true && vfp_wait_path $G vf
+	check_err $? "no switch back to the VF on link up"
+	s1=$(vfp_sys $G switches)
+	paths=$(mon_paths)
+	[ $((s1 - s0)) -eq 2 ] && [ "$paths" = "synthetic vf" ]
+	check_err $? "switches $s0 -> $s1, notifications carried '$paths', want 'synthetic vf'"
+	log_test "switches on the VF's link down and up: one RTM_NEWLINK each, with the path"
 }
 
 nl_add_with_settings() {

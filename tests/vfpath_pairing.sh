@@ -2,7 +2,8 @@
 # How pairs form, and what is never enslaved. One guest, booted without the
 # VF plugged (it is hot-plugged by the first case), with a second PCI NIC
 # (e1000e "vf1", another MAC) on its own root port for the refusal cases.
-# Between cases, modules are unloaded so each starts from plain NICs.
+# Each case after the first starts with reset (modules unloaded, the
+# refusal cases' devices deleted) and sets up what it needs itself.
 source "$(dirname "$0")/lib.sh"
 
 ALL_TESTS="
@@ -11,16 +12,22 @@ ALL_TESTS="
 	pair_module_after_both
 	pair_other_netns
 	pair_manual
-	pair_refusals
+	pair_auto_refusals
+	pair_manual_refusals
 	pair_dmesg_clean
 "
 G=vm1
 OTHER_MAC=52:54:00:5f:00:99
 
-# reset: no vfpath, no NIC driver; both e1000e unbound.
+# reset: no vfpath, no NIC driver (both e1000e unbound), none of the
+# devices the refusal cases add; a failure of the case if that fails.
 reset() {
-	lab_guest $G "rmmod vfpath 2>/dev/null; rmmod virtio_net e1000e 2>/dev/null;
-		! test -d /sys/module/vfpath"
+	lab_guest $G "for d in mv0 mv1 d0 va m1 m2; do ip link del \$d 2>/dev/null; done
+		ip netns del other 2>/dev/null
+		rmmod vfpath 2>/dev/null; rmmod virtio_net e1000e 2>/dev/null
+		! test -d /sys/module/vfpath && ! test -d /sys/module/virtio_net &&
+		! test -d /sys/module/e1000e"
+	check_err $? "reset: modules still loaded: $(lab_guest $G "ls -d /sys/module/vfpath /sys/module/virtio_net /sys/module/e1000e 2>/dev/null" | xargs)"
 }
 
 netdev_of_mac_driver() {
@@ -68,6 +75,7 @@ pair_other_netns() {
 	local vf
 	reset
 	lab_guest $G "modprobe e1000e && modprobe virtio_net"
+	check_err $? "loading the NIC drivers failed"
 	vf=$(netdev_of_mac_driver $LAB_GUEST_MAC e1000e)
 	lab_guest $G "ip netns add other && ip link set $vf netns other && insmod $VFP_KO && sleep 0.5"
 	check_err $? "setup failed"
@@ -84,6 +92,7 @@ pair_manual() {
 	local syn vf
 	reset
 	lab_guest $G "modprobe e1000e && modprobe virtio_net && insmod $VFP_KO auto_pair=0 && sleep 0.5"
+	check_err $? "loading the drivers and vfpath auto_pair=0 failed"
 	! has_master
 	check_err $? "auto_pair=0 still paired"
 	syn=$(netdev_of_mac_driver $LAB_GUEST_MAC virtio_net)
@@ -109,37 +118,78 @@ refused() {
 	[ $? -ne 0 ] && grep -q "$3" <<<"$out" || { RETMSG="$1: '$out'"; return 1; }
 }
 
-pair_refusals() {
+# bad_macs: a dummy and a veth with the VF's MAC; bad_macvlan: a macvlan
+# with it, on the veth (which then has an upper).
+bad_macs() {
+	lab_guest $G "modprobe dummy numdummies=0 &&
+		ip link add d0 address $LAB_GUEST_MAC type dummy &&
+		ip link add va address $LAB_GUEST_MAC type veth peer name vb"
+}
+bad_macvlan() { lab_guest $G "ip link add link va name mv1 address $LAB_GUEST_MAC type macvlan"; }
+
+master_of() { lab_guest $G "basename \$(readlink /sys/class/net/$1/master) 2>/dev/null"; }
+
+# Auto pairing sees devices with the VF's MAC that are no VF (dummy, veth,
+# macvlan), registered before virtio-net and the VF: none is paired, no
+# master forms with virtio-net alone, the VF pairs with virtio-net.
+pair_auto_refusals() {
+	local syn vf d
+	reset
+	bad_macs && bad_macvlan
+	check_err $? "creating the look-alikes failed"
+	lab_guest $G "insmod $VFP_KO && modprobe virtio_net"
+	check_err $? "loading vfpath and virtio_net failed"
+	syn=$(netdev_of_mac_driver $LAB_GUEST_MAC virtio_net)
+	[ -n "$syn" ] && ! has_master
+	check_err $? "a master formed from virtio-net '$syn' and a look-alike: $(vfp_lowers $G $VFP_MASTER)"
+	lab_guest $G "modprobe e1000e"
+	check_err $? "loading e1000e failed"
+	busywait 15000 two_lowers
+	check_err $? "the VF did not pair: $(vfp_lowers $G $VFP_MASTER)"
+	vf=$(netdev_of_mac_driver $LAB_GUEST_MAC e1000e)
+	[ "$(vfp_lowers $G $VFP_MASTER)" = "$(echo "$syn $vf" | xargs -n1 | sort | xargs)" ]
+	check_err $? "$VFP_MASTER slaves: $(vfp_lowers $G $VFP_MASTER), want $syn $vf"
+	for d in d0 va mv1; do
+		[ -z "$(master_of $d)" ]
+		check_err $? "$d was enslaved to $(master_of $d)"
+	done
+	log_test "auto pairing: dummy/veth/macvlan with the VF's MAC never paired"
+}
+
+# Enslaving by hand: what is no VF or virtio-net, a second VF, a master,
+# a device with an upper are refused with a message.
+pair_manual_refusals() {
 	local vf1
-	vf1=$(netdev_of_mac_driver $OTHER_MAC e1000e)
-	lab_guest $G "modprobe dummy numdummies=0; ip link add d0 address $LAB_GUEST_MAC type dummy &&
-		ip link add va address $LAB_GUEST_MAC type veth peer name vb &&
-		ip link add m1 type vfpath && ip link add m2 type vfpath"
+	reset
+	lab_guest $G "modprobe virtio_net && modprobe e1000e && insmod $VFP_KO"
+	check_err $? "loading the drivers and vfpath failed"
+	busywait 15000 two_lowers
+	check_err $? "no auto pair to refuse a second VF to: $(vfp_lowers $G $VFP_MASTER)"
+	bad_macs && lab_guest $G "ip link add m1 type vfpath && ip link add m2 type vfpath"
 	check_err $? "setup failed"
-	refused d0 m1 "virtio-net or a PCI" && refused va m1 "virtio-net or a PCI"
+	vf1=$(netdev_of_mac_driver $OTHER_MAC e1000e)
+	[ -n "$vf1" ]
+	check_err $? "no e1000e with $OTHER_MAC"
+	refused d0 m1 "virtio-net or a PCI" && refused va m1 "virtio-net or a PCI" &&
+		bad_macvlan && refused mv1 m1 "virtio-net or a PCI"
 	check_err $? "$RETMSG"
-	lab_guest $G "ip link add link va name mv1 address $LAB_GUEST_MAC type macvlan" &&
-		refused mv1 m1 "virtio-net or a PCI"
-	check_err $? "macvlan: $RETMSG"
 	[ "$(vfp_lowers $G m1)" = "" ]
 	check_err $? "m1 has slaves: $(vfp_lowers $G m1)"
-	refused $vf1 m0 "already has a VF"
+	refused "$vf1" $VFP_MASTER "already has a VF"
 	check_err $? "$RETMSG"
 	refused m2 m1 "master cannot be a slave"
 	check_err $? "$RETMSG"
 	# (A slave of another master is not a case: the kernel's set-master
 	# first takes it out of its master, as with bonding.)
 	lab_guest $G "ip link add link $vf1 name mv0 type macvlan" &&
-		refused $vf1 m1 "already has an upper device"
+		refused "$vf1" m1 "already has an upper device"
 	check_err $? "$RETMSG"
-	lab_guest $G "ip link del mv0; ip link del mv1; ip link del d0; ip link del va; ip link del m1; ip link del m2"
-	log_test "refused: dummy/veth/macvlan with the VF's MAC, second VF, master, upper"
+	log_test "refused by hand: dummy/veth/macvlan with the VF's MAC, second VF, master, upper"
 }
 
 pair_dmesg_clean() {
 	local out
-	lab_guest $G "ip link del m0; rmmod vfpath"
-	check_err $? "cleanup failed"
+	reset
 	out=$(guest_dmesg_clean $G)
 	check_err $? "dmesg: $out"
 	log_test "dmesg free of WARNING/BUG/refcount messages"

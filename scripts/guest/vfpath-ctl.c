@@ -7,6 +7,8 @@
  *                                        slave: its role
  *   vfpath-ctl set DEV SETTING VALUE...  change settings of a master
  *   vfpath-ctl add NAME [SETTING VALUE]  create a master with settings
+ *   vfpath-ctl monitor DEV [COUNT]       one JSON line per RTM_NEWLINK of
+ *                                        master DEV: its IFLA_EVENT and path
  *
  * Ranges are the kernel's to check: its extack message is printed as is.
  */
@@ -39,22 +41,19 @@ static void usage(FILE *f)
 "       vfpath-ctl set DEV SETTING VALUE [SETTING VALUE]...\n"
 "       vfpath-ctl add NAME [SETTING VALUE]...\n"
 "       vfpath-ctl role SLAVE vf|synthetic\n"
+"       vfpath-ctl monitor DEV [COUNT]   (COUNT messages, or until killed)\n"
 "SETTING: mode (auto|synthetic), settle_ms, peer_notify,\n"
 "         peer_notify_interval_ms\n");
 }
 
 struct reply {
 	struct nlattr *data[IFLA_VFPATH_MAX + 1];
+	uint32_t event;			/* IFLA_EVENT, 0 (NONE) if absent */
+	int ifindex;
 	struct nlattr *slave[IFLA_VFPATH_SLAVE_MAX + 1];
 	char kind[32], slave_kind[32];
 	const char *ifname;
 };
-
-static int nested_cb(const struct nlattr *a, void *tb)
-{
-	((const struct nlattr **)tb)[mnl_attr_get_type(a)] = a;
-	return MNL_CB_OK;
-}
 
 struct walk {
 	const struct nlattr **tb;
@@ -78,12 +77,26 @@ static void parse_nested(const struct nlattr *nest, const struct nlattr **tb,
 	mnl_attr_parse_nested(nest, bounded_cb, &w);
 }
 
+/*
+ * The attributes of @nlh after @off, up to @max: a newer kernel sends
+ * types this program's headers do not know, and they are skipped.
+ */
+static void parse_msg(const struct nlmsghdr *nlh, size_t off,
+		      const struct nlattr **tb, int max)
+{
+	struct walk w = { tb, max };
+
+	mnl_attr_parse(nlh, (unsigned int)off, bounded_cb, &w);
+}
+
 static int link_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = {}, *li[IFLA_INFO_MAX + 1] = {};
 	struct reply *r = arg;
 
-	mnl_attr_parse(nlh, sizeof(struct ifinfomsg), nested_cb, tb);
+	parse_msg(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX);
+	r->ifindex = ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index;
+	r->event = tb[IFLA_EVENT] ? mnl_attr_get_u32(tb[IFLA_EVENT]) : 0;
 	if (tb[IFLA_IFNAME])
 		r->ifname = strdup(mnl_attr_get_str(tb[IFLA_IFNAME]));
 	if (!tb[IFLA_LINKINFO])
@@ -140,7 +153,7 @@ static int talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *arg)
 			if (!(eh->nlmsg_flags & NLM_F_CAPPED))
 				off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
 			if (eh->nlmsg_flags & NLM_F_ACK_TLVS)
-				mnl_attr_parse(eh, off, nested_cb, tb);
+				parse_msg(eh, off, tb, NLMSGERR_ATTR_MAX);
 		}
 		fprintf(stderr, "vfpath-ctl: %s%s%s\n", strerror(errno),
 			tb[NLMSGERR_ATTR_MSG] ? ": " : "",
@@ -200,6 +213,102 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *v)
 	errno = 0;
 	*v = strtoul(s, &end, 0);
 	return errno || end == s || *end || s[0] == '-' || *v > max ? -1 : 0;
+}
+
+/*
+ * IFLA_EVENT's names. The kernel reports NETDEV_CHANGEINFODATA, which
+ * vfpath raises on every switch, as IFLA_EVENT_BONDING_OPTIONS.
+ */
+static const char *event_name(uint32_t e)
+{
+	static const char *const names[] = {
+		"none", "reboot", "features", "bonding_failover", "notify_peers",
+		"igmp_resend", "bonding_options",
+	};
+
+	return e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
+}
+
+static const char *active_name(const struct reply *r)
+{
+	uint8_t a;
+
+	if (!r->data[IFLA_VFPATH_ACTIVE_PATH])
+		return "?";
+	a = mnl_attr_get_u8(r->data[IFLA_VFPATH_ACTIVE_PATH]);
+	return a == VFPATH_ACTIVE_VF ? "vf" : a == VFPATH_ACTIVE_SYNTHETIC ?
+	       "synthetic" : "none";
+}
+
+struct monitor {
+	int ifindex;
+	long left;			/* messages still to print; <0: forever */
+};
+
+static int monitor_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct monitor *m = arg;
+	struct reply r = { 0 };
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	link_cb(nlh, &r);
+	if (r.ifindex != m->ifindex)
+		return MNL_CB_OK;
+	printf("{\"ifname\": \"%s\", \"event\": \"%s\", \"active_path\": \"%s\", "
+	       "\"switches\": %llu}\n", r.ifname ? r.ifname : "?", event_name(r.event),
+	       active_name(&r), r.data[IFLA_VFPATH_SWITCHES] ?
+	       (unsigned long long)mnl_attr_get_u64(r.data[IFLA_VFPATH_SWITCHES]) : 0ULL);
+	fflush(stdout);
+	free((void *)r.ifname);
+	if (m->left > 0 && --m->left == 0)
+		return MNL_CB_STOP;
+	return MNL_CB_OK;
+}
+
+/*
+ * Prints the RTM_NEWLINKs of master @dev as they come (COUNT of them, or
+ * until killed): what `ip monitor link` shows, with the vfpath attributes
+ * and IFLA_EVENT it cannot decode. Prints "monitoring" on stderr once
+ * subscribed, so a caller knows when to start what it wants to watch.
+ */
+static int monitor(const char *dev, const char *count)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct monitor m = { .left = -1 };
+	struct mnl_socket *nl;
+	unsigned long v;
+	int ret;
+
+	m.ifindex = (int)if_nametoindex(dev);
+	if (!m.ifindex) {
+		fprintf(stderr, "vfpath-ctl: no device %s\n", dev);
+		return 1;
+	}
+	if (count) {
+		if (parse_uint(count, 1000000, &v) || !v) {
+			fprintf(stderr, "vfpath-ctl: bad count '%s'\n", count);
+			return 2;
+		}
+		m.left = (long)v;
+	}
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl || mnl_socket_bind(nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		perror("vfpath-ctl: netlink");
+		return 1;
+	}
+	fprintf(stderr, "vfpath-ctl: monitoring %s\n", dev);
+	do {
+		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (ret < 0) {
+			/* A lost message is a lost count: say so, do not go on. */
+			perror("vfpath-ctl: monitor");
+			break;
+		}
+		ret = mnl_cb_run(buf, ret, 0, 0, monitor_cb, &m);
+	} while (ret > 0);
+	mnl_socket_close(nl);
+	return ret < 0 ? 1 : 0;
 }
 
 /* Appends SETTING VALUE pairs to @nlh; returns 0 or prints why not. */
@@ -315,6 +424,8 @@ int main(int argc, char **argv)
 		return newlink(argv[2], 1, argc - 3, argv + 3);
 	if (argc == 4 && !strcmp(argv[1], "role"))
 		return set_role(argv[2], argv[3]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "monitor"))
+		return monitor(argv[2], argc == 4 ? argv[3] : NULL);
 	usage(stderr);
 	return 2;
 }

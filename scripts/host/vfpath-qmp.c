@@ -34,6 +34,8 @@
 #define EXIT_USAGE	2
 #define EXIT_HOOK	3
 #define EXIT_TIMEOUT	124
+/* --ga exec: the agent failed, so the command's own status is unknown. */
+#define EXIT_AGENT	125
 
 struct conn {
 	int fd;
@@ -94,7 +96,8 @@ static void usage(FILE *f)
 "--timeout bounds the whole run (default 30000 ms).\n"
 "Exit: 0 ok, 1 QEMU returned an error, 2 usage or connection error,\n"
 "3 an \"on\" command failed, 124 timed out; with --ga exec, the command's\n"
-"own exit status.\n");
+"own exit status, or 124 if it timed out and 125 if the agent failed (not\n"
+"reached, no answer, an error): never a status the command did not give.\n");
 }
 
 static int conn_open(struct conn *c, const char *path)
@@ -625,10 +628,11 @@ static int ga_exec(struct conn *c, const char *cmd)
 	ret = execute(c, "guest-exec", args, &rc);
 	json_object_put(args);
 	if (!ret)
-		return rc;
+		return rc == EXIT_TIMEOUT ? rc : EXIT_AGENT;
 	if (!json_object_object_get_ex(ret, "pid", &v)) {
 		fprintf(stderr, "vfpath-qmp: guest-exec returned no pid\n");
-		return EXIT_QMP_ERROR;
+		json_object_put(ret);
+		return EXIT_AGENT;
 	}
 	pid = json_object_get_int64(v);
 	json_object_put(ret);
@@ -637,8 +641,11 @@ static int ga_exec(struct conn *c, const char *cmd)
 	json_object_object_add(args, "pid", json_object_new_int64(pid));
 	for (;;) {
 		st = execute(c, "guest-exec-status", args, &rc);
-		if (!st)
+		if (!st) {
+			if (rc != EXIT_TIMEOUT)
+				rc = EXIT_AGENT;
 			break;
+		}
 		if (json_object_object_get_ex(st, "exited", &v) &&
 		    json_object_get_boolean(v)) {
 			relay_b64(st, "out-data", stdout);
@@ -673,7 +680,7 @@ static int run_ga(struct conn *c, int argc, char **argv)
 
 	rc = ga_sync(c);
 	if (rc)
-		return rc;
+		return !strcmp(argv[0], "exec") && rc != EXIT_TIMEOUT ? EXIT_AGENT : rc;
 	if (!strcmp(argv[0], "exec")) {
 		if (argc != 2) {
 			fprintf(stderr, "vfpath-qmp: exec takes one shell command\n");
@@ -745,7 +752,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	c.deadline_ms = now_ms() + timeout;
 	if (conn_open(&c, argv[optind]))
-		return EXIT_USAGE;
+		return ga && !strcmp(argv[optind + 1], "exec") ? EXIT_AGENT : EXIT_USAGE;
 	optind++;
 	if (ga)
 		rc = run_ga(&c, argc - optind, argv + optind);

@@ -485,7 +485,8 @@ lab_migrate() {
 lab_guest_boot_ms() { cat "$(lab_guest_dir "$1")/boot_ms"; }
 
 # lab_guest GUEST CMD: runs a shell command in the guest, relays its output
-# and returns its exit status. LAB_EXEC_TIMEOUT_MS bounds it (default 60 s).
+# and returns its exit status; 124 if it timed out (LAB_EXEC_TIMEOUT_MS,
+# default 60 s), 125 if the guest agent failed.
 lab_guest() {
 	"$LAB_QMP" --ga --timeout "${LAB_EXEC_TIMEOUT_MS:-60000}" \
 		"$(lab_guest_dir "$1")/qga.sock" exec "$2"
