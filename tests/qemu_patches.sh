@@ -49,18 +49,60 @@ qp_build_cached() {
 	log_test "build-qemu: patched QEMU built and cached (keyed by series and Debian version)"
 }
 
-# A series whose patch does not apply: build-qemu names it and stops.
+# dsc_files DSC: the files a Debian source package's .dsc lists.
+dsc_files() { awk '/^Files:/ { f = 1; next } /^[^ ]/ { f = 0 } f && NF == 3 { print $3 }' "$1"; }
+
+# A series whose patch does not apply: build-qemu names it and stops. The
+# case brings its own inputs, so that alone it gives the verdict it gives
+# after qp_build_cached: a private cache (the shared one is neither used
+# for a work tree nor cleaned under a build running there), with Debian's
+# source linked from the shared cache when a build fetched it there, else
+# fetched by build-qemu itself as a build would (apt-get source, deb-src by
+# scripts/build/apt-deb-src).
 qp_broken_series_refused() {
-	local d=$LAB_DIR/broken rc=0
-	mkdir -p "$d"
+	local d=$LAB_DIR/broken rc=0 ver shared dsc f src work p0
+	p0=("$LAB_TOP"/qemu-patches/0001-*.patch)
+	mkdir -p "$d/cache/qemu-src"
+	ver=$(dpkg-query -W -f='${source:Version}' qemu-system-x86 2>/dev/null)
+	check_err $? "qemu-system-x86 is not installed"
 	# One context line changed: with no fuzz allowed, it must not apply.
 	sed '0,/^ bool migration_in_incoming_postcopy(void)$/s// bool no_such_function(void)/' \
-		"$LAB_TOP"/qemu-patches/0001-*.patch >"$d/0001-broken.patch"
+		"${p0[0]}" >"$d/0001-broken.patch"
+	[ ${#p0[@]} -eq 1 ] && ! cmp -s "${p0[0]}" "$d/0001-broken.patch"
+	check_err $? "the line to break is not in ${p0[*]##*/}: the series would apply (and build)"
 	echo 0001-broken.patch >"$d/series"
-	VFPATH_QEMU_PATCHES=$d "$LAB_TOP/scripts/build/build-qemu" \
+	if [ $RET -ne 0 ]; then
+		log_test "build-qemu stops on a patch that does not apply, naming it"
+		return
+	fi
+	# The source: the shared cache's if whole there, else build-qemu's fetch.
+	shared=${VFPATH_CACHE:-/var/cache/vfpath}/qemu-src
+	dsc=qemu_${ver#*:}.dsc
+	src=fetched
+	if [ -s "$shared/$dsc" ]; then
+		src=linked
+		for f in $(dsc_files "$shared/$dsc"); do
+			[ -s "$shared/$f" ] || src=fetched
+		done
+	fi
+	if [ $src = linked ]; then
+		for f in "$dsc" $(dsc_files "$shared/$dsc"); do
+			ln -s "$shared/$f" "$d/cache/qemu-src/$f"
+		done
+	fi
+	VFPATH_CACHE=$d/cache VFPATH_QEMU_PATCHES=$d "$LAB_TOP/scripts/build/build-qemu" \
 		>/dev/null 2>"$d/err" || rc=$?
-	[ $rc -eq 1 ] && grep -q "patch 0001-broken.patch does not apply" "$d/err"
-	check_err $? "exit $rc: $(tail -n 2 "$d/err")"
+	[ $rc -eq 1 ] && grep -q "patch 0001-broken.patch does not apply to qemu $ver" "$d/err"
+	check_err $? "exit $rc: $(tail -n 2 "$d/err" | tr '\n' ' ')"
+	# Refused for that line: the series' own 0001 applies to the same tree.
+	work=$(echo "$d"/cache/qemu/build.*)
+	[ -d "$work/src" ] && patch -d "$work/src" -p1 -F0 --dry-run -s -f <"${p0[0]}" >"$d/control.log" 2>&1
+	check_err $? "the unbroken ${p0[0]##*/} does not apply to the unpacked tree either: $(head -n 2 "$d/control.log" 2>/dev/null)"
+	! ls "$d"/cache/qemu/*/qemu-system-x86_64 >/dev/null 2>&1
+	check_err $? "a binary was built from the broken series"
+	log_info "qemu $ver: Debian source $src ($shared), refused: $(grep -m1 'does not apply' "$d/err")"
+	# The unpacked tree (300 MB) must not go to test-logs with the lab's files.
+	rm -rf "$d/cache"
 	log_test "build-qemu stops on a patch that does not apply, naming it"
 }
 
@@ -98,36 +140,51 @@ hops() {
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Stock QEMU ends wait-unplug only at a 250 ms poll tick; the patch ends it
-# when the guest is done. Pass: before the first tick in most migrations.
+# when the guest is done. Pass: before the first tick in most migrations,
+# judged only on HOPS measured migrations per build (with fewer, "stock
+# rarely early" would hold of nothing).
 qp_wait_unplug() {
-	local q early
+	local q n
+	local -A early=()
 	for q in stock patched; do
 		hops "$q"
 		check_err $? "$q: migrations failed"
-		early=$(tr ' ' '\n' <<<"${WAITS[$q]}" | grep . | awk '$1 < 245' | wc -l)
-		log_info "$q QEMU: wait-unplug (ms) ${WAITS[$q]}, median $(median <<<"${WAITS[$q]}"), $early of $HOPS before the first 250 ms poll"
-		eval "EARLY_$q=$early"
+		n=$(tr ' ' '\n' <<<"${WAITS[$q]:-}" | grep -cE '^-?[0-9]+(\.[0-9]+)?$')
+		[ "$n" -eq "$HOPS" ]
+		check_err $? "$q: wait-unplug measured in $n of $HOPS migrations (${WAITS[$q]:-none})"
+		early[$q]=$(tr ' ' '\n' <<<"${WAITS[$q]:-}" | grep -E '^-?[0-9]' | awk '$1 < 245' | wc -l)
+		log_info "$q QEMU: wait-unplug (ms) ${WAITS[$q]:-}, median $(median <<<"${WAITS[$q]:-}"), ${early[$q]} of $HOPS before the first 250 ms poll"
 	done
-	[ "$EARLY_stock" -le $((HOPS / 2)) ]
-	check_err $? "stock QEMU left wait-unplug early in $EARLY_stock of $HOPS: the check does not tell the builds apart"
-	[ "$EARLY_patched" -gt $((HOPS / 2)) ]
-	check_err $? "patched QEMU left wait-unplug before the poll in only $EARLY_patched of $HOPS"
+	[ "${early[stock]}" -le $((HOPS / 2)) ]
+	check_err $? "stock QEMU left wait-unplug early in ${early[stock]} of $HOPS: the check does not tell the builds apart"
+	[ "${early[patched]}" -gt $((HOPS / 2)) ]
+	check_err $? "patched QEMU left wait-unplug before the poll in only ${early[patched]} of $HOPS"
 	log_test "0001: wait-unplug ends when the guest released the primary (patched), not at the 250 ms poll (stock)"
 }
 
 # The destination's FAILOVER_PRIMARY_PLUGGED, seen by vfpath-migrate's
-# event monitor, becomes the timeline's dst_vf_plugged.
+# event monitor, becomes the timeline's dst_vf_plugged. On qp_wait_unplug's
+# timelines: each of the HOPS per build must be a completed migration whose
+# destination events were watched (its RESUME seen), else stock's "no
+# event" is no finding.
 qp_replug_event() {
-	local n_stock n_patched f
-	n_stock=0 n_patched=0
-	for f in "$LAB_DIR"/stock-*.json; do
-		jq -e 'any(.phases[]; .phase == "dst_vf_plugged")' "$f" >/dev/null && n_stock=$((n_stock + 1))
+	local q i f unseen=""
+	local -A n=([stock]=0 [patched]=0)
+	for q in stock patched; do
+		for i in $(seq 1 "$HOPS"); do
+			f=$LAB_DIR/$q-$i.json
+			if ! jq -e '.result == "ok" and any(.phases[]; .phase == "dst_resume")' \
+				"$f" >/dev/null 2>&1; then
+				unseen+=" $q-$i"
+				continue
+			fi
+			jq -e 'any(.phases[]; .phase == "dst_vf_plugged")' "$f" >/dev/null && n[$q]=$((n[$q] + 1))
+		done
 	done
-	for f in "$LAB_DIR"/patched-*.json; do
-		jq -e 'any(.phases[]; .phase == "dst_vf_plugged")' "$f" >/dev/null && n_patched=$((n_patched + 1))
-	done
-	[ "$n_stock" -eq 0 ] && [ "$n_patched" -eq "$HOPS" ]
-	check_err $? "dst_vf_plugged in $n_stock stock and $n_patched of $HOPS patched migrations"
+	[ -z "$unseen" ]
+	check_err $? "no completed migration with the destination's RESUME seen for:$unseen (qp_wait_unplug's hops)"
+	[ "${n[stock]}" -eq 0 ] && [ "${n[patched]}" -eq "$HOPS" ]
+	check_err $? "dst_vf_plugged in ${n[stock]} of $HOPS stock and ${n[patched]} of $HOPS patched migrations"
 	f=$LAB_DIR/patched-1.json
 	[ -s "$f" ] && log_info "patched hop 1 (ms): $(jq -r '[.phases[] | select(.phase | test("resume|plugged|completed|stop")) | "\(.phase)=\(.t_ms)"] | join(" ")' "$f")"
 	log_test "0003: the destination reports FAILOVER_PRIMARY_PLUGGED after every migration (patched only)"
@@ -147,17 +204,34 @@ stuck_guest() {
 		vfp_master_up "$g" && vfp_wait_path "$g" vf
 }
 
+# migrate_params GUEST: QEMU's query-migrate-parameters, printed only if
+# it answered with them (one object, downtime-limit in it as in every 7.2):
+# an empty or failed answer is not "no such parameter".
+migrate_params() {
+	local out
+	out=$(lab_qmp "$1" query-migrate-parameters 2>"$LAB_DIR/qmp.err") &&
+		jq -se 'length == 1 and (.[0] | type == "object" and has("downtime-limit"))' \
+			<<<"$out" >/dev/null 2>&1 &&
+		echo "$out"
+}
+
 qp_unplug_timeout() {
-	local g=sp tl=$LAB_DIR/stuck.json rc=0 t0 t1 ev
+	local g=sp tl=$LAB_DIR/stuck.json rc=0 t0 t1 ev params
 	# Stock QEMU has no bound to offer: the parameter does not exist.
 	stuck_guest ss stock
 	check_err $? "stock guest did not come up on its VF"
-	! lab_qmp ss query-migrate-parameters | jq -e 'has("unplug-timeout")' >/dev/null
-	check_err $? "stock QEMU has unplug-timeout?"
+	# Judged on QEMU's answer only: a failed QMP call is no "it has none".
+	params=$(migrate_params ss)
+	check_err $? "stock QEMU's query-migrate-parameters gave no answer: $(head -c 300 "$LAB_DIR/qmp.err")"
+	jq -e 'has("unplug-timeout")' <<<"$params" >/dev/null 2>&1
+	check_fail $? "stock QEMU has unplug-timeout?"
 	lab_guest_stop ss
 
 	stuck_guest $g patched
 	check_err $? "patched guest did not come up on its VF"
+	# The same query tells the builds apart: patched QEMU has the parameter.
+	params=$(migrate_params $g) && jq -e 'has("unplug-timeout")' <<<"$params" >/dev/null
+	check_err $? "patched QEMU has no unplug-timeout: $(head -c 300 "$LAB_DIR/qmp.err") $(head -c 300 <<<"$params")"
 	lab_guest_incoming $g spd -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
 	"$LAB_QMP" --timeout 30000 "$(lab_guest_dir $g)/qmp-events.sock" \
 		wait FAILOVER_PRIMARY_PLUGGED >"$LAB_DIR/src-ev.json" 2>/dev/null &
