@@ -74,7 +74,10 @@ mutate() {
 		[ -z "$survived" ]
 		check_err $? "survived$survived (log: $log)"
 	fi
-	ROWS+=("| $name | $breaks | ${caught# } | ${survived:+survived${survived}}${survived:-killed} |")
+	local verdict=killed
+	[ -z "$survived" ] || verdict="SURVIVED$survived"
+	[ "$RET" -eq 0 ] || [ -n "$survived" ] || verdict="ERROR: $RETMSG"
+	ROWS+=("| $name | $breaks | ${caught# } | $verdict |")
 	# The copy is kept when the verdict needs reading.
 	[ "$RET" -ne 0 ] || rm -rf "$tree"
 	log_test "mutation $name: killed by $killers"
