@@ -80,6 +80,8 @@ struct vfpath_pcpu_stats {
  * @notify_left: announcements still to send (RTNL)
  * @settle_work: moves traffic to the VF once settled
  * @notify_work: sends the remaining announcements
+ * @carrier_work: transmit found the VF without carrier before its
+ *	NETDEV_CHANGE came (linkwatch delays it up to 1 s): switch now
  * @stats: per-CPU traffic counters
  * @tx_dropped_no_path: frames dropped because no slave could carry them
  * @switches: transmit path changes, in all
@@ -107,6 +109,7 @@ struct vfpath_master {
 	u32 notify_left;
 	struct delayed_work settle_work;
 	struct delayed_work notify_work;
+	struct work_struct carrier_work;
 	struct vfpath_pcpu_stats __percpu *stats;
 	atomic64_t tx_dropped_no_path;
 	atomic64_t switches;
@@ -180,6 +183,8 @@ void vfpath_update_path(struct vfpath_master *vm, enum vfpath_reason reason);
 void vfpath_vf_changed(struct vfpath_master *vm, enum vfpath_reason reason);
 void vfpath_set_mode(struct vfpath_master *vm, enum vfpath_mode mode);
 void vfpath_announce(struct vfpath_master *vm);
+struct net_device *vfpath_xmit_no_carrier(struct vfpath_master *vm,
+					  struct net_device *slave);
 const char *vfpath_reason_name(enum vfpath_reason reason);
 const char *vfpath_path_name(enum vfpath_path path);
 

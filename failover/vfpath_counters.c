@@ -8,7 +8,11 @@
 
 #include "vfpath.h"
 
-const char * const vfpath_counter_names[VFPATH_NR_COUNTERS] = {
+/*
+ * Unsized: with one name too many or too few, this definition conflicts
+ * with vfpath.h's [VFPATH_NR_COUNTERS] declaration and the build fails.
+ */
+const char * const vfpath_counter_names[] = {
 	"tx_packets_vf", "tx_bytes_vf", "rx_packets_vf", "rx_bytes_vf",
 	"tx_packets_synthetic", "tx_bytes_synthetic",
 	"rx_packets_synthetic", "rx_bytes_synthetic",

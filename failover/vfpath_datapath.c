@@ -9,6 +9,12 @@
  * settle timer, which any flap restarts: so switches are bounded to two per
  * settle_ms, whatever the VF does.
  *
+ * The VF's carrier is also checked per frame: linkwatch reports a carrier
+ * loss shortly after another link event up to a second late, and the
+ * frames of that second would go into a VF without link. Transmit then
+ * uses the synthetic slave at once and kicks the switch (carrier_work),
+ * so such a loss costs what any other switch costs.
+ *
  * Every switch is counted with its reason, logged, reported with an
  * RTM_NEWLINK, and announced: peer_notify gratuitous ARPs and unsolicited
  * NAs on the new path (netdev_notify_peers on the master, which VLAN uppers
@@ -146,6 +152,37 @@ static void vfpath_settle_work(struct work_struct *work)
 	rtnl_unlock();
 }
 
+/*
+ * Context: RCU-bh (ndo_start_xmit). @slave, chosen by tx_dev, has no
+ * carrier: if it is the VF, the switch is kicked and the synthetic slave
+ * carries this frame if it can. Returns the slave to use.
+ */
+struct net_device *vfpath_xmit_no_carrier(struct vfpath_master *vm,
+					  struct net_device *slave)
+{
+	struct net_device *syn;
+
+	if (slave != rcu_access_pointer(vm->slave[VFPATH_PATH_VF]))
+		return slave;
+	schedule_work(&vm->carrier_work);	/* once, if already queued */
+	syn = rcu_dereference_bh(vm->slave[VFPATH_PATH_SYN]);
+	if (syn && netif_running(syn) && netif_carrier_ok(syn))
+		return syn;
+	return slave;
+}
+
+/* Context: process (workqueue); takes RTNL. */
+static void vfpath_carrier_work(struct work_struct *work)
+{
+	struct vfpath_master *vm = container_of(work, struct vfpath_master,
+						carrier_work);
+
+	rtnl_lock();
+	if (!vm->dead)
+		vfpath_vf_changed(vm, VFPATH_REASON_VF_CARRIER);
+	rtnl_unlock();
+}
+
 /* Context: RTNL. Sends one announcement on the current path. */
 static void vfpath_notify_once(struct vfpath_master *vm)
 {
@@ -196,6 +233,7 @@ void vfpath_datapath_init(struct vfpath_master *vm)
 	ASSERT_RTNL();
 	INIT_DELAYED_WORK(&vm->settle_work, vfpath_settle_work);
 	INIT_DELAYED_WORK(&vm->notify_work, vfpath_notify_work);
+	INIT_WORK(&vm->carrier_work, vfpath_carrier_work);
 	vm->mode = VFPATH_MODE_AUTO;
 	vm->last_switch_jiffies = jiffies;
 }
@@ -211,5 +249,6 @@ void vfpath_datapath_stop(struct vfpath_master *vm)
 	vm->dead = true;
 	cancel_delayed_work(&vm->settle_work);
 	cancel_delayed_work(&vm->notify_work);
+	cancel_work(&vm->carrier_work);
 	RCU_INIT_POINTER(vm->tx_dev, NULL);
 }

@@ -31,6 +31,8 @@ static netdev_tx_t vfpath_start_xmit(struct sk_buff *skb, struct net_device *dev
 	int path, rc;
 
 	slave = rcu_dereference_bh(vm->tx_dev);
+	if (unlikely(slave && !netif_carrier_ok(slave)))
+		slave = vfpath_xmit_no_carrier(vm, slave);
 	if (unlikely(!slave)) {
 		atomic64_inc(&vm->tx_dropped_no_path);
 		dev_kfree_skb_any(skb);
@@ -286,7 +288,7 @@ static int vfpath_del_slave(struct net_device *dev, struct net_device *slave)
 }
 
 /* Context: RTNL (ndo_init, from register_netdevice). */
-static int vfpath_init(struct net_device *dev)
+static int vfpath_ndo_init(struct net_device *dev)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
 
@@ -326,11 +328,12 @@ static void vfpath_destructor(struct net_device *dev)
 	/* The works take RTNL; here it is not held, so wait for them. */
 	cancel_delayed_work_sync(&vm->settle_work);
 	cancel_delayed_work_sync(&vm->notify_work);
+	cancel_work_sync(&vm->carrier_work);
 	free_percpu(vm->stats);
 }
 
 static const struct net_device_ops vfpath_netdev_ops = {
-	.ndo_init		= vfpath_init,
+	.ndo_init		= vfpath_ndo_init,
 	.ndo_uninit		= vfpath_uninit,
 	.ndo_open		= vfpath_open,
 	.ndo_stop		= vfpath_stop,
@@ -369,8 +372,14 @@ void vfpath_master_setup(struct net_device *dev)
 	dev->priv_destructor = vfpath_destructor;
 	dev->priv_flags |= IFF_NO_QUEUE | IFF_FAILOVER | IFF_UNICAST_FLT;
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
+	/*
+	 * Tunnel GSO too (as bonding and net_failover offer it): a VXLAN or
+	 * GRE super-frame crosses the master whole and is segmented by the
+	 * slave, in hardware if the VF can, else by dev_queue_xmit() there.
+	 */
 	dev->hw_features = VFPATH_FEATURES | NETIF_F_HW_VLAN_CTAG_TX |
-			   NETIF_F_HW_VLAN_CTAG_RX | NETIF_F_HW_VLAN_CTAG_FILTER;
+			   NETIF_F_HW_VLAN_CTAG_RX | NETIF_F_HW_VLAN_CTAG_FILTER |
+			   NETIF_F_GSO_ENCAP_ALL;
 	/* Slaves must share the master's netns: the master stays in its own. */
 	dev->features = dev->hw_features | NETIF_F_LLTX | NETIF_F_NETNS_LOCAL;
 	dev->vlan_features = VFPATH_FEATURES;

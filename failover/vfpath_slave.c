@@ -42,7 +42,7 @@ static rx_handler_result_t vfpath_handle_frame(struct sk_buff **pskb)
 		u64_stats_update_begin(&st->syncp);
 		u64_stats_inc(&st->rx_looped);
 		u64_stats_update_end(&st->syncp);
-		kfree_skb(skb);
+		consume_skb(skb);	/* handled, not dropped: no drop monitor hit */
 		return RX_HANDLER_CONSUMED;
 	}
 	u64_stats_update_begin(&st->syncp);
@@ -158,11 +158,16 @@ int vfpath_slave_attach(struct vfpath_master *vm, struct net_device *slave,
 		if (err && err != -EBUSY)
 			netdev_warn(dev, "slave %s did not open: %d\n",
 				    slave->name, err);
-		if (dev->flags & IFF_PROMISC)
-			dev_set_promiscuity(slave, 1);
-		if (dev->flags & IFF_ALLMULTI)
-			dev_set_allmulti(slave, 1);
 	}
+	/*
+	 * The master's promisc/allmulti reach its slaves whether it runs or
+	 * not, as ndo_change_rx_flags passes them on: taken here, given back
+	 * at detach, so the slave's counts stay balanced (bonding does so).
+	 */
+	if (dev->flags & IFF_PROMISC)
+		dev_set_promiscuity(slave, 1);
+	if (dev->flags & IFF_ALLMULTI)
+		dev_set_allmulti(slave, 1);
 	netif_addr_lock_bh(dev);
 	dev_uc_sync_multiple(slave, dev);
 	dev_mc_sync_multiple(slave, dev);
@@ -226,12 +231,11 @@ void vfpath_slave_detach(struct vfpath_master *vm, struct net_device *slave)
 	/* Unlike the sync calls, these take both address locks. */
 	dev_uc_unsync(slave, dev);
 	dev_mc_unsync(slave, dev);
-	if (netif_running(dev)) {
-		if (dev->flags & IFF_PROMISC)
-			dev_set_promiscuity(slave, -1);
-		if (dev->flags & IFF_ALLMULTI)
-			dev_set_allmulti(slave, -1);
-	}
+	/* What attach and ndo_change_rx_flags gave, running or not. */
+	if (dev->flags & IFF_PROMISC)
+		dev_set_promiscuity(slave, -1);
+	if (dev->flags & IFF_ALLMULTI)
+		dev_set_allmulti(slave, -1);
 	netdev_rx_handler_unregister(slave);
 	netdev_upper_dev_unlink(slave, dev);
 	slave->priv_flags &= ~(IFF_FAILOVER_SLAVE | IFF_LIVE_RENAME_OK);

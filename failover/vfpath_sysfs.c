@@ -14,7 +14,11 @@
 
 #define to_vm(d)	((struct vfpath_master *)netdev_priv(to_net_dev(d)))
 
-/* Context: process (sysfs read); takes RTNL for a consistent view. */
+/*
+ * Context: process (sysfs read), RCU. Never RTNL: unregistering the master
+ * holds RTNL while it waits for this file's readers to leave. The path is
+ * told as transmit tells it, by comparing with the VF slot.
+ */
 static ssize_t active_path_show(struct device *d, struct device_attribute *attr,
 				char *buf)
 {
@@ -22,14 +26,26 @@ static ssize_t active_path_show(struct device *d, struct device_attribute *attr,
 	struct net_device *tx;
 	const char *s = "none";
 
-	rtnl_lock();
-	tx = rtnl_dereference(vm->tx_dev);
+	rcu_read_lock();
+	tx = rcu_dereference(vm->tx_dev);
 	if (tx)
-		s = vfpath_path_name(vfpath_slave_path(vm, tx));
-	rtnl_unlock();
+		s = vfpath_path_name(tx == rcu_access_pointer(vm->slave[VFPATH_PATH_VF]) ?
+				     VFPATH_PATH_VF : VFPATH_PATH_SYN);
+	rcu_read_unlock();
 	return sysfs_emit(buf, "%s\n", s);
 }
 static DEVICE_ATTR_RO(active_path);
+
+/*
+ * Context: RTNL. A setting changed through sysfs is announced as a
+ * changelink announces it (netdev_state_change(), as do_setlink() does):
+ * one RTM_NEWLINK with the new IFLA_INFO_DATA.
+ */
+static void vfpath_sysfs_notify(struct vfpath_master *vm)
+{
+	ASSERT_RTNL();
+	netdev_state_change(vm->dev);
+}
 
 /* Context: process (sysfs read). */
 static ssize_t last_switch_reason_show(struct device *d,
@@ -67,6 +83,7 @@ static ssize_t mode_store(struct device *d, struct device_attribute *attr,
 	if (!rtnl_trylock())
 		return restart_syscall();
 	vfpath_set_mode(vm, mode);
+	vfpath_sysfs_notify(vm);
 	rtnl_unlock();
 	return count;
 }
@@ -106,6 +123,7 @@ static ssize_t vfpath_setting_store(struct device *d,
 	if (!rtnl_trylock())
 		return restart_syscall();
 	WRITE_ONCE(*vfpath_setting(d, attr), v);
+	vfpath_sysfs_notify(to_vm(d));
 	rtnl_unlock();
 	return count;
 }

@@ -61,13 +61,16 @@ lc_rmmod_under_traffic() {
 	[ "${p1% *}" -ge $((${p0% *} + VFP_RATE / 10)) ] &&
 		[ "${p1#* }" -ge $((${p0#* } + VFP_RATE / 10)) ]
 	check_err $? "no traffic through the master before rmmod: rx tx $p0 -> $p1"
+	# What the master asked of its slaves must go with it.
+	lab_guest $G "ip link set $VFP_MASTER promisc on allmulticast on"
+	check_err $? "promisc/allmulti on the master failed"
 	lab_guest $G "rmmod vfpath"
 	check_err $? "rmmod failed under traffic"
 	log_test "rmmod with traffic running both ways through the master"
 }
 
 lc_slaves_plain_nics() {
-	local vf syn
+	local vf syn d
 	# The master and its addresses went with rmmod: the flows end here.
 	lab_guest $G "killall flowgen; true"
 	ip netns pids "$LAB_PEER_NS" | xargs -r kill 2>/dev/null
@@ -76,6 +79,11 @@ lc_slaves_plain_nics() {
 	lab_guest $G "! ip link show $VFP_MASTER 2>/dev/null &&
 		! ip link show $vf | grep -q SLAVE && ! ip link show $syn | grep -q SLAVE"
 	check_err $? "master or slave flags left"
+	for d in "$vf" "$syn"; do
+		[ "$(lab_guest $G "ip -d -j link show $d" | jq -r '.[0].promiscuity')" = 0 ] &&
+			[ $(($(lab_guest $G "cat /sys/class/net/$d/flags") & 0x300)) -eq 0 ]
+		check_err $? "released $d still promiscuous or allmulti: promiscuity $(lab_guest $G "ip -d -j link show $d" | jq -r '.[0].promiscuity'), flags $(lab_guest $G "cat /sys/class/net/$d/flags")"
+	done
 	lab_guest $G "ip link set $syn down && ip addr add $LAB_GUEST_IP4/24 dev $vf &&
 		ping -c 3 -W 2 $LAB_PEER_IP4 >/dev/null && ip addr flush dev $vf"
 	check_err $? "the released VF does not work as a plain NIC"
@@ -83,7 +91,7 @@ lc_slaves_plain_nics() {
 		ip addr add $LAB_GUEST_IP4/24 dev $syn &&
 		ping -c 3 -W 2 $LAB_PEER_IP4 >/dev/null && ip addr flush dev $syn"
 	check_err $? "the released virtio-net does not work as a plain NIC"
-	log_test "released slaves work as plain NICs (VF, then virtio-net)"
+	log_test "released slaves: not promiscuous, work as plain NICs (VF, then virtio-net)"
 }
 
 lc_insmod_repairs() {

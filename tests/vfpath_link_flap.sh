@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 ALL_TESTS="
 	flap_setup
 	flap_link_down_up
+	flap_drop_soon_after_up
 	flap_storm
 	dmesg_clean
 "
@@ -69,6 +70,41 @@ flap_link_down_up() {
 	gaps_below ld 1000
 	check_err $? "$RETMSG"
 	log_test "VF link down 2 s then up: synthetic carries meanwhile, back to the VF"
+}
+
+vf_tx() { vfp_sys $G tx_packets_vf; }
+vf_carrier() { lab_guest $G "cat /sys/class/net/$(lab_guest_netdev_by_driver $G e1000e)/carrier"; }
+
+# The link drops again soon after coming back: linkwatch then reports the
+# carrier loss up to a second late. From the moment the VF has no carrier,
+# nothing more may be handed to it (its frames would be lost), and the
+# path must leave it.
+flap_drop_soon_after_up() {
+	local t0 t1
+	vfp_flows_start $G ds 6
+	check_err $? "flows did not start"
+	sleep 1
+	set_link false && busywait 5000 vfp_path_is $G synthetic
+	check_err $? "transmit did not leave the VF on link down"
+	set_link true && vfp_wait_path $G vf
+	check_err $? "transmit not back on the VF after link up"
+	set_link false && busywait 5000 eval '[ "$(vf_carrier)" = 0 ]'
+	check_err $? "the VF kept its carrier after link down"
+	t0=$(vf_tx)
+	sleep 1.2
+	t1=$(vf_tx)
+	log_info "handed to the VF in the 1.2 s after it lost carrier: $((t1 - t0))"
+	# A frame or two already past the check when the carrier dropped.
+	[ $((t1 - t0)) -le 2 ]
+	check_err $? "$((t1 - t0)) frames handed to the VF after it lost carrier"
+	vfp_path_is $G synthetic
+	check_err $? "transmit still on the VF 1.2 s after its carrier loss"
+	set_link true && vfp_wait_path $G vf
+	check_err $? "transmit not back on the VF"
+	vfp_flows_wait $G ds
+	check_err $? "flows incomplete"
+	log_info "drop soon after up: lost to guest $LOST_IN, from guest $LOST_OUT"
+	log_test "VF link drops right after coming back: nothing more into it, switch at once"
 }
 
 # settle_ms 1000 for the storm: longer than any up phase of a flap, QMP

@@ -12,6 +12,7 @@ ALL_TESTS="
 	mv_mtu_beyond_a_slave
 	mv_features_from_slaves
 	mv_address_lists_and_flags
+	mv_flags_while_down
 	mv_vlan_across_switches
 	mv_vf_joins_at_master_mtu
 	mv_vf_refused_mtu
@@ -103,7 +104,12 @@ mv_features_from_slaves() {
 	busywait 5000 eval '[ "$(feature_of $M scatter-gather)" = on ] &&
 		[ "$(feature_of $M tcp-segmentation-offload)" = on ]'
 	check_err $? "master did not get scatter-gather and TSO back"
-	log_test "master bounds from both slaves (max_mtu $want), offloads while any slave has them"
+	# Tunnel GSO is the master's to offer (net_failover's does): the
+	# slave segments what it cannot do itself.
+	[ "$(feature_of $M tx-udp_tnl-segmentation)" = on ] &&
+		[ "$(feature_of $M tx-gre-segmentation)" = on ]
+	check_err $? "master without tunnel GSO: udp_tnl $(feature_of $M tx-udp_tnl-segmentation), gre $(feature_of $M tx-gre-segmentation)"
+	log_test "master bounds from both slaves (max_mtu $want), offloads while any slave has them, tunnel GSO"
 }
 
 # slave_has SLAVE ADDR: ADDR is in SLAVE's unicast or multicast list.
@@ -137,6 +143,37 @@ mv_address_lists_and_flags() {
 		check_err $? "slave $s kept something: $(lab_guest $G "ip -d link show $s | head -3 | xargs")"
 	done
 	log_test "unicast/multicast lists, promisc and allmulti reach both slaves and leave them"
+}
+
+# promisc/allmulti set while the master is down reach its slaves too, a VF
+# that joins the down master gets them, and clearing them leaves every
+# slave's count at zero (not below: stuck promiscuous, later -EOVERFLOW).
+mv_flags_while_down() {
+	local s vf
+	lab_guest $G "ip link set $M down && ip link set $M promisc on allmulticast on"
+	check_err $? "promisc/allmulti on the down master failed"
+	lab_vf_unplug $G && lab_vf_plug $G
+	check_err $? "VF unplug/plug failed"
+	busywait 15000 lab_guest $G "[ \$(ls /sys/class/net/$M | grep -c '^lower_') = 2 ]"
+	check_err $? "the VF did not rejoin the down master"
+	slaves_get
+	for s in $SLAVES; do
+		[ "$(flag_count "$s" promiscuity)" = 1 ] && allmulti_on "$s"
+		check_err $? "slave $s of the down master: promiscuity $(flag_count "$s" promiscuity), flags $(lab_guest $G "cat /sys/class/net/$s/flags")"
+	done
+	lab_guest $G "ip link set $M promisc off allmulticast off && ip link set $M up"
+	check_err $? "clearing the flags or bringing the master up failed"
+	for s in $SLAVES; do
+		[ "$(flag_count "$s" promiscuity)" = 0 ] && ! allmulti_on "$s"
+		check_err $? "slave $s after promisc off: promiscuity $(flag_count "$s" promiscuity), flags $(lab_guest $G "cat /sys/class/net/$s/flags")"
+	done
+	vf=$(lab_guest_netdev_by_driver $G e1000e)
+	lab_guest $G "dmesg | grep -q '$vf: promiscuity touches roof'"
+	check_fail $? "the new VF's promiscuity overflowed"
+	# Its address stayed: only the peer's answer and the path to wait for.
+	busywait 15000 lab_guest $G "ping -c 1 -W 1 $LAB_PEER_IP4 >/dev/null" && vfp_wait_path $G vf
+	check_err $? "the master is not back on the VF"
+	log_test "promisc/allmulti while the master is down: a joining VF gets them, counts balanced"
 }
 
 # The peer of the VLAN is a second lab guest (the host kernel here has no

@@ -11,6 +11,7 @@ ALL_TESTS="
 	nl_show_master_and_slaves
 	nl_set_mode_and_monitor
 	nl_switch_by_link_newlink
+	nl_sysfs_setting_newlink
 	nl_add_with_settings
 	nl_refusals
 	nl_slave_role
@@ -93,6 +94,23 @@ nl_switch_by_link_newlink() {
 	[ $((s1 - s0)) -eq 2 ] && [ "$paths" = "synthetic vf" ]
 	check_err $? "switches $s0 -> $s1, notifications carried '$paths', want 'synthetic vf'"
 	log_test "switches on the VF's link down and up: one RTM_NEWLINK each, with the path"
+}
+
+# A setting written through sysfs reaches netlink listeners as a
+# changelink's does: an RTM_NEWLINK of the master with the new value.
+mon_count() { lab_guest $G "grep -c -F '$1' /tmp/mon.json"; }
+settle_321_seen() { [ "$(mon_count '"settle_ms": 321')" -ge 1 ]; }
+
+nl_sysfs_setting_newlink() {
+	mon_start
+	check_err $? "vfpath-ctl monitor did not start"
+	lab_guest $G "echo 321 > /sys/class/net/$M/vfpath/settle_ms"
+	check_err $? "sysfs settle_ms 321 refused"
+	busywait 5000 settle_321_seen
+	check_err $? "no RTM_NEWLINK carried settle_ms 321 after the sysfs write"
+	mon_paths >/dev/null
+	lab_guest $G "echo 250 > /sys/class/net/$M/vfpath/settle_ms"
+	log_test "a setting written through sysfs is an RTM_NEWLINK with the new value"
 }
 
 nl_add_with_settings() {

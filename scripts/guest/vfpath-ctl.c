@@ -256,9 +256,10 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *arg)
 	if (r.ifindex != m->ifindex)
 		return MNL_CB_OK;
 	printf("{\"ifname\": \"%s\", \"event\": \"%s\", \"active_path\": \"%s\", "
-	       "\"switches\": %llu}\n", r.ifname ? r.ifname : "?", event_name(r.event),
-	       active_name(&r), r.data[IFLA_VFPATH_SWITCHES] ?
-	       (unsigned long long)mnl_attr_get_u64(r.data[IFLA_VFPATH_SWITCHES]) : 0ULL);
+	       "\"switches\": %llu, \"settle_ms\": %u}\n", r.ifname ? r.ifname : "?",
+	       event_name(r.event), active_name(&r), r.data[IFLA_VFPATH_SWITCHES] ?
+	       (unsigned long long)mnl_attr_get_u64(r.data[IFLA_VFPATH_SWITCHES]) : 0ULL,
+	       r.data[IFLA_VFPATH_SETTLE_MS] ? mnl_attr_get_u32(r.data[IFLA_VFPATH_SETTLE_MS]) : 0);
 	fflush(stdout);
 	free((void *)r.ifname);
 	if (m->left > 0 && --m->left == 0)
