@@ -121,6 +121,22 @@ vfp_path_is() { [ "$(vfp_sys "$1" active_path 2>/dev/null)" = "$2" ]; }
 # vfp_wait_path GUEST PATH [TIMEOUT_MS]: waits until transmit uses PATH.
 vfp_wait_path() { busywait "${3:-15000}" vfp_path_is "$1" "$2"; }
 
+# vfp_set_link GUEST true|false: the VF's link up or down (QMP set_link),
+# as when the host's physical port flaps.
+vfp_set_link() {
+	lab_qmp "$1" set_link "{\"name\": \"$(lab_vf_id "$1")\", \"up\": $2}" >/dev/null
+}
+
+# vfp_guest_within GUEST MS CMD: runs CMD in the guest in the background
+# (a deadlocked CMD blocks in the kernel for good) and waits up to MS for
+# it to end; its status, or 1 if it has not ended.
+vfp_guest_within() {
+	lab_guest "$1" "rm -f /tmp/within.rc; setsid sh -c '$3; echo \$? > /tmp/within.rc' \
+		</dev/null >/dev/null 2>&1 &" &&
+		busywait "$2" lab_guest "$1" "[ -s /tmp/within.rc ]" &&
+		return "$(lab_guest "$1" "cat /tmp/within.rc")"
+}
+
 # vfp_lowers GUEST MASTER: the master's slaves, sorted, on one line.
 vfp_lowers() {
 	lab_guest "$1" "ls -d /sys/class/net/$2/lower_* 2>/dev/null | sed 's/.*lower_//' | sort | xargs"

@@ -106,14 +106,9 @@ lc_insmod_repairs() {
 	log_test "insmod again re-pairs; the new master carries traffic"
 }
 
-# unbind_within GUEST DRIVER-DIR DEVICE MS: unbinds DEVICE from its driver,
-# in the background (a leaked reference blocks the unbind for good in
-# netdev_wait_allrefs), and waits up to MS for the unbind to return.
-unbind_within() {
-	lab_guest $G "rm -f /tmp/unbind.done; setsid sh -c 'echo $2 > $1/unbind &&
-		echo ok > /tmp/unbind.done' </dev/null >/dev/null 2>&1 &" &&
-		busywait "$3" lab_guest $G "[ -s /tmp/unbind.done ]"
-}
+# unbind_within DRIVER-DIR DEVICE MS: unbinds DEVICE from its driver; a
+# leaked reference blocks the unbind for good in netdev_wait_allrefs.
+unbind_within() { vfp_guest_within $G "$3" "echo $2 > $1/unbind"; }
 
 # The slaves vfpath released (rmmod and ip link del above) hold no
 # reference of ours: their drivers unregister them without waiting

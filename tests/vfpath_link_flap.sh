@@ -17,9 +17,7 @@ ALL_TESTS="
 "
 G=vm1
 
-set_link() {
-	lab_qmp $G set_link "{\"name\": \"$(lab_vf_id $G)\", \"up\": $1}" >/dev/null
-}
+set_link() { vfp_set_link $G "$1"; }
 
 slave_count() { lab_guest $G "cat /sys/class/net/$1/statistics/$2"; }
 

@@ -74,9 +74,7 @@ nl_set_mode_and_monitor() {
 	log_test "set mode/settle_ms/peer_notify by netlink; one RTM_NEWLINK per switch"
 }
 
-set_link() {
-	lab_qmp $G set_link "{\"name\": \"$(lab_vf_id $G)\", \"up\": $1}" >/dev/null
-}
+set_link() { vfp_set_link $G "$1"; }
 
 # Switches no netlink request caused (the VF's link cut and restored by
 # the host): each is still one RTM_NEWLINK, in order, with the new path.

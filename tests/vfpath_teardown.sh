@@ -26,13 +26,7 @@ readers_start() {
 }
 readers_stop() { lab_guest $G "rm -f /tmp/td.run"; }
 
-# within MS CMD: runs CMD in the guest in the background and waits up to
-# MS for it to finish (a deadlocked CMD never does).
-within() {
-	lab_guest $G "rm -f /tmp/td.done; setsid sh -c '$2; echo \$? > /tmp/td.done' \
-		</dev/null >/dev/null 2>&1 &" &&
-		busywait "$1" lab_guest $G "[ -s /tmp/td.done ]"
-}
+within() { vfp_guest_within $G "$@"; }
 
 # rtnl_free: a netlink request that needs RTNL answers (in 5 s).
 rtnl_free() { within 5000 "ip link add td0 type veth peer name td1 && ip link del td0"; }

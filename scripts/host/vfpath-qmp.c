@@ -53,6 +53,7 @@ struct conn {
 	struct vfpath_fdb_move move;
 	const char *netns;		/* --netns: the bridge's namespace */
 	bool move_failed;
+	bool exec_status;		/* rc is the guest command's own */
 };
 
 static int64_t epoch_us(void)
@@ -628,11 +629,11 @@ static int ga_exec(struct conn *c, const char *cmd)
 	ret = execute(c, "guest-exec", args, &rc);
 	json_object_put(args);
 	if (!ret)
-		return rc == EXIT_TIMEOUT ? rc : EXIT_AGENT;
+		return rc;
 	if (!json_object_object_get_ex(ret, "pid", &v)) {
 		fprintf(stderr, "vfpath-qmp: guest-exec returned no pid\n");
 		json_object_put(ret);
-		return EXIT_AGENT;
+		return EXIT_QMP_ERROR;
 	}
 	pid = json_object_get_int64(v);
 	json_object_put(ret);
@@ -641,11 +642,8 @@ static int ga_exec(struct conn *c, const char *cmd)
 	json_object_object_add(args, "pid", json_object_new_int64(pid));
 	for (;;) {
 		st = execute(c, "guest-exec-status", args, &rc);
-		if (!st) {
-			if (rc != EXIT_TIMEOUT)
-				rc = EXIT_AGENT;
+		if (!st)
 			break;
-		}
 		if (json_object_object_get_ex(st, "exited", &v) &&
 		    json_object_get_boolean(v)) {
 			relay_b64(st, "out-data", stdout);
@@ -657,6 +655,7 @@ static int ga_exec(struct conn *c, const char *cmd)
 				status = 128 + json_object_get_int(v);
 			json_object_put(st);
 			rc = status;
+			c->exec_status = true;
 			break;
 		}
 		json_object_put(st);
@@ -680,7 +679,7 @@ static int run_ga(struct conn *c, int argc, char **argv)
 
 	rc = ga_sync(c);
 	if (rc)
-		return !strcmp(argv[0], "exec") && rc != EXIT_TIMEOUT ? EXIT_AGENT : rc;
+		return rc;
 	if (!strcmp(argv[0], "exec")) {
 		if (argc != 2) {
 			fprintf(stderr, "vfpath-qmp: exec takes one shell command\n");
@@ -717,7 +716,7 @@ int main(int argc, char **argv)
 	};
 	struct conn c = { .fd = -1, .move = { .netns_fd = -1, .own_netns_fd = -1 } };
 	long timeout = 30000;
-	bool ga = false;
+	bool ga = false, exec;
 	char *end;
 	int opt, rc, hook_rc;
 
@@ -751,13 +750,17 @@ int main(int argc, char **argv)
 	/* A monitor that went away is an error to report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	c.deadline_ms = now_ms() + timeout;
+	exec = ga && !strcmp(argv[optind + 1], "exec");
 	if (conn_open(&c, argv[optind]))
-		return ga && !strcmp(argv[optind + 1], "exec") ? EXIT_AGENT : EXIT_USAGE;
+		return exec ? EXIT_AGENT : EXIT_USAGE;
 	optind++;
 	if (ga)
 		rc = run_ga(&c, argc - optind, argv + optind);
 	else
 		rc = run_qmp(&c, argc - optind, argv + optind);
+	/* Any status but the command's own or a timeout: the agent failed. */
+	if (exec && !c.exec_status && rc && rc != EXIT_TIMEOUT)
+		rc = EXIT_AGENT;
 	close(c.fd);
 	hook_rc = hook_reap(&c);
 	vfpath_fdb_close(&c.move);
