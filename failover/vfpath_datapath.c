@@ -95,16 +95,31 @@ void vfpath_update_path(struct vfpath_master *vm, enum vfpath_reason reason)
 	netdev_info(vm->dev, "tx path %s -> %s (%s)\n",
 		    old ? old->name : "none", new ? new->name : "none",
 		    vfpath_reason_name(reason));
-	/* rtnetlink turns this into an RTM_NEWLINK for `ip monitor link`. */
-	call_netdevice_notifiers(NETDEV_CHANGEINFODATA, vm->dev);
+	/*
+	 * The event bonding sends when its active slave changes: rtnetlink
+	 * turns it into an RTM_NEWLINK with IFLA_EVENT_BONDING_FAILOVER, and
+	 * VLANs and macvlans over the master repeat it for their own.
+	 */
+	call_netdevice_notifiers(NETDEV_BONDING_FAILOVER, vm->dev);
 	if (new && netif_running(vm->dev))
 		vfpath_announce(vm);
 }
 
+/* Context: RTNL. Jiffies left until the VF, usable now, has settled. */
+static unsigned long vfpath_settle_left(struct vfpath_master *vm)
+{
+	unsigned long due = vm->vf_usable_since +
+			    msecs_to_jiffies(READ_ONCE(vm->settle_ms));
+
+	ASSERT_RTNL();
+	return time_before(jiffies, due) ? due - jiffies : 0;
+}
+
 /*
  * Context: RTNL. Something about the VF changed: if it is not usable, it
- * loses its settled state (and traffic, now); if it is, the settle timer
- * starts unless already running.
+ * loses its settled state (and traffic, now); if it has just become
+ * usable, its settle period starts now, and the settle work is due at its
+ * end (unless already pending).
  */
 void vfpath_vf_changed(struct vfpath_master *vm, enum vfpath_reason reason)
 {
@@ -112,11 +127,17 @@ void vfpath_vf_changed(struct vfpath_master *vm, enum vfpath_reason reason)
 	if (vm->dead)
 		return;
 	if (!vfpath_vf_usable(vm)) {
+		vm->vf_usable = false;
 		vm->vf_settled = false;
 		cancel_delayed_work(&vm->settle_work);
-	} else if (!vm->vf_settled && !delayed_work_pending(&vm->settle_work)) {
-		schedule_delayed_work(&vm->settle_work,
-				      msecs_to_jiffies(vm->settle_ms));
+	} else {
+		if (!vm->vf_usable) {
+			vm->vf_usable = true;
+			vm->vf_usable_since = jiffies;
+		}
+		if (!vm->vf_settled && !delayed_work_pending(&vm->settle_work))
+			schedule_delayed_work(&vm->settle_work,
+					      vfpath_settle_left(vm));
 	}
 	vfpath_update_path(vm, reason);
 }
@@ -133,21 +154,35 @@ void vfpath_set_mode(struct vfpath_master *vm, enum vfpath_mode mode)
 		return;
 	vm->mode = mode;
 	vm->vf_settled = mode == VFPATH_MODE_AUTO && vfpath_vf_usable(vm);
+	vm->vf_usable = vm->vf_settled;
+	vm->vf_usable_since = jiffies;
 	cancel_delayed_work(&vm->settle_work);
 	vfpath_update_path(vm, VFPATH_REASON_MANUAL);
 }
 
-/* Context: process (workqueue); takes RTNL. */
+/*
+ * Context: process (workqueue); takes RTNL. The VF settles if it has been
+ * usable for settle_ms without a break. The time is judged here, not by
+ * the work having run: while this work waited for RTNL, the VF may have
+ * flapped and come back, and its new period has only just begun (the work
+ * that period scheduled, or this one again, ends it).
+ */
 static void vfpath_settle_work(struct work_struct *work)
 {
 	struct vfpath_master *vm = container_of(to_delayed_work(work),
 						struct vfpath_master,
 						settle_work);
+	unsigned long left;
 
 	rtnl_lock();
-	if (!vm->dead && vfpath_vf_usable(vm)) {
-		vm->vf_settled = true;
-		vfpath_update_path(vm, VFPATH_REASON_VF_READY);
+	if (!vm->dead && vm->vf_usable && vfpath_vf_usable(vm)) {
+		left = vfpath_settle_left(vm);
+		if (left) {
+			schedule_delayed_work(&vm->settle_work, left);
+		} else if (!vm->vf_settled) {
+			vm->vf_settled = true;
+			vfpath_update_path(vm, VFPATH_REASON_VF_READY);
+		}
 	}
 	rtnl_unlock();
 }

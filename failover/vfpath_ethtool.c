@@ -67,7 +67,7 @@ static int vfpath_get_link_ksettings(struct net_device *dev,
  * without it, as bonding's notes): the slave is held across the call.
  */
 static int vfpath_get_ts_info(struct net_device *dev,
-			      struct ethtool_ts_info *info)
+			      struct vfpath_ethtool_ts_info *info)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
 	struct net_device *tx;

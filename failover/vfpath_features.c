@@ -57,7 +57,7 @@ void vfpath_sync_features(struct vfpath_master *vm)
 	netdev_features_t enc = VFPATH_ENC_FEATURES;
 	unsigned int tso_size = TSO_MAX_SIZE, tso_segs = TSO_MAX_SEGS;
 	unsigned short headroom = 0, hard_header_len = ETH_HLEN;
-	unsigned int min_mtu = ETH_MIN_MTU, max_mtu = ETH_MAX_MTU;
+	unsigned int min_mtu = vm->min_mtu, max_mtu = vm->max_mtu;
 	struct net_device *dev = vm->dev;
 	struct net_device *slave;
 	bool any = false;
@@ -69,8 +69,8 @@ void vfpath_sync_features(struct vfpath_master *vm)
 						 VFPATH_VLAN_FEATURES);
 		enc = netdev_increment_features(enc, slave->hw_enc_features,
 						VFPATH_ENC_FEATURES);
-		tso_size = min(tso_size, slave->tso_max_size);
-		tso_segs = min(tso_segs, slave->tso_max_segs);
+		tso_size = min(tso_size, vfpath_compat_tso_max_size(slave));
+		tso_segs = min(tso_segs, vfpath_compat_tso_max_segs(slave));
 		headroom = max(headroom, slave->needed_headroom);
 		hard_header_len = max(hard_header_len, slave->hard_header_len);
 		min_mtu = max(min_mtu, slave->min_mtu);

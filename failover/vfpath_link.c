@@ -8,6 +8,7 @@
  * moves the slave to the other role (say, a virtio-net device that is in
  * truth a vDPA passthrough, the fast path).
  */
+#include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <net/netlink.h>
 #include <net/rtnetlink.h>
@@ -20,7 +21,9 @@ static struct netlink_range_validation vfpath_settle_range = {
 	.max = VFPATH_SETTLE_MS_MAX,
 };
 
+/* A new family: every attribute validated strictly (exact lengths). */
 static const struct nla_policy vfpath_policy[IFLA_VFPATH_MAX + 1] = {
+	[IFLA_VFPATH_UNSPEC]		= { .strict_start_type = IFLA_VFPATH_ACTIVE_PATH },
 	[IFLA_VFPATH_ACTIVE_PATH]	= { .type = NLA_REJECT },
 	[IFLA_VFPATH_MODE]		= NLA_POLICY_MAX(NLA_U8, VFPATH_MODE_SYNTHETIC),
 	[IFLA_VFPATH_SETTLE_MS]		=
@@ -33,9 +36,34 @@ static const struct nla_policy vfpath_policy[IFLA_VFPATH_MAX + 1] = {
 };
 
 static const struct nla_policy vfpath_slave_policy[IFLA_VFPATH_SLAVE_MAX + 1] = {
+	[IFLA_VFPATH_SLAVE_UNSPEC]	= { .strict_start_type = IFLA_VFPATH_SLAVE_ROLE },
 	[IFLA_VFPATH_SLAVE_ROLE]	=
 		NLA_POLICY_RANGE(NLA_U8, VFPATH_ROLE_VF, VFPATH_ROLE_SYNTHETIC),
 };
+
+/*
+ * Context: RTNL (rtnl_newlink, before newlink or changelink). The
+ * address a master is created with must be a unicast Ethernet one:
+ * rtnetlink checks only its length against the device's, and that after
+ * the master is set up.
+ */
+static int vfpath_validate(struct nlattr *tb[], struct nlattr *data[],
+			   struct netlink_ext_ack *extack)
+{
+	if (!tb[IFLA_ADDRESS])
+		return 0;
+	if (nla_len(tb[IFLA_ADDRESS]) != ETH_ALEN) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[IFLA_ADDRESS],
+				    "vfpath: address must be 6 bytes");
+		return -EINVAL;
+	}
+	if (!is_valid_ether_addr(nla_data(tb[IFLA_ADDRESS]))) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[IFLA_ADDRESS],
+				    "vfpath: address must be a unicast MAC, not zero");
+		return -EADDRNOTAVAIL;
+	}
+	return 0;
+}
 
 /* Context: RTNL. Applies the settings in @data (already validated). */
 static int vfpath_changelink(struct net_device *dev, struct nlattr *tb[],
@@ -60,9 +88,7 @@ static int vfpath_changelink(struct net_device *dev, struct nlattr *tb[],
 }
 
 /* Context: RTNL (rtnl_newlink). */
-static int vfpath_newlink(struct net *net, struct net_device *dev,
-			  struct nlattr *tb[], struct nlattr *data[],
-			  struct netlink_ext_ack *extack)
+static int vfpath_newlink(VFPATH_NEWLINK_PARAMS)
 {
 	int err;
 
@@ -70,7 +96,8 @@ static int vfpath_newlink(struct net *net, struct net_device *dev,
 	err = register_netdevice(dev);
 	if (err)
 		return err;
-	return vfpath_changelink(dev, tb, data, extack);
+	return vfpath_changelink(dev, VFPATH_NEWLINK_TB, VFPATH_NEWLINK_DATA,
+				 extack);
 }
 
 /* Context: RTNL. */
@@ -153,6 +180,7 @@ struct rtnl_link_ops vfpath_link_ops __read_mostly = {
 	.setup			= vfpath_master_setup,
 	.maxtype		= IFLA_VFPATH_MAX,
 	.policy			= vfpath_policy,
+	.validate		= vfpath_validate,
 	.newlink		= vfpath_newlink,
 	.changelink		= vfpath_changelink,
 	.get_size		= vfpath_get_size,

@@ -16,7 +16,44 @@
 #include "vfpath.h"
 
 bool vfpath_auto_pair = true;
-module_param_named(auto_pair, vfpath_auto_pair, bool, 0644);
+/* Set under RTNL by module exit: no master may be created from then on. */
+bool vfpath_unloading;
+
+/*
+ * Context: process (module load or sysfs write); takes RTNL. Once unloading
+ * has begun, auto_pair cannot be turned on again: a master created after
+ * exit removed them all would outlive the module.
+ */
+static int vfpath_auto_pair_set(const char *arg, const struct kernel_param *kp)
+{
+	bool v;
+
+	if (kstrtobool(arg, &v)) {
+		pr_err("auto_pair=%s: must be 0 or 1 (or y/n)\n", arg);
+		return -EINVAL;
+	}
+	/* rmmod has begun (exit may be waiting for RTNL): refuse at once. */
+	if (!module_is_live(THIS_MODULE))
+		goto err_unloading;
+	rtnl_lock();
+	if (vfpath_unloading) {
+		rtnl_unlock();
+		goto err_unloading;
+	}
+	WRITE_ONCE(vfpath_auto_pair, v);
+	rtnl_unlock();
+	return 0;
+
+err_unloading:
+	pr_err("auto_pair: vfpath is being unloaded\n");
+	return -EBUSY;
+}
+
+static const struct kernel_param_ops vfpath_auto_pair_ops = {
+	.set = vfpath_auto_pair_set,
+	.get = param_get_bool,
+};
+module_param_cb(auto_pair, &vfpath_auto_pair_ops, &vfpath_auto_pair, 0644);
 MODULE_PARM_DESC(auto_pair,
 		 "Pair a virtio-net and a PCI netdev with the same permanent MAC (default: on)");
 
@@ -107,13 +144,14 @@ err_unregister_link:
 }
 
 /*
- * Masters go first (their slaves are released intact), then the notifiers:
+ * Masters go first (their slaves released, as they were), then the notifiers:
  * with no master left, the notifier's unregister replay has nothing to do.
  */
 static void __exit vfpath_exit(void)
 {
 	rtnl_lock();
-	vfpath_auto_pair = false;	/* no new master from here on */
+	vfpath_unloading = true;	/* no new master from here on */
+	vfpath_auto_pair = false;
 	rtnl_unlock();
 	vfpath_vf_bus_notifier_unregister();
 	vfpath_link_unregister();

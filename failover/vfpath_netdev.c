@@ -8,12 +8,15 @@
  */
 #include <linux/etherdevice.h>
 #include <linux/if_vlan.h>
+#include <linux/net_tstamp.h>
 #include <linux/netdevice.h>
+#include <linux/netpoll.h>
 #include <linux/rtnetlink.h>
+#include <linux/uaccess.h>
 
 #include "vfpath.h"
 
-/* All masters, for the PCI bus notifier and auto pairing; RTNL. */
+/* All masters: changed under RTNL, read under RTNL or RCU. */
 LIST_HEAD(vfpath_masters);
 
 /* What a master may offer; vfpath_fix_features() keeps what a slave has. */
@@ -43,6 +46,8 @@ static netdev_tx_t vfpath_start_xmit(struct sk_buff *skb, struct net_device *dev
 
 	/* The slave picks its own queue in dev_queue_xmit(). */
 	skb->dev = slave;
+	if (unlikely(netpoll_tx_running(dev)))	/* irqs off: vfpath_netpoll.c */
+		return vfpath_netpoll_xmit(vm, path, skb);
 	rc = dev_queue_xmit(skb);
 
 	st = this_cpu_ptr(vm->stats);
@@ -219,6 +224,94 @@ static void vfpath_change_rx_flags(struct net_device *dev, int change)
 	}
 }
 
+struct vfpath_addr_change {
+	struct vfpath_master *vm;
+	u8 old[ETH_ALEN];
+	const u8 *new;
+};
+
+/* Context: RTNL. The slave takes the master's new MAC; its own is kept. */
+static int vfpath_slave_addr_set(struct net_device *slave, void *arg)
+{
+	struct vfpath_addr_change *ac = arg;
+
+	return vfpath_slave_give_addr(slave, ac->new,
+				      &ac->vm->orig[vfpath_slave_path(ac->vm, slave)],
+				      NULL);
+}
+
+/* Context: RTNL. */
+static void vfpath_slave_addr_undo(struct net_device *slave, void *arg)
+{
+	vfpath_slave_set_addr(slave, ((struct vfpath_addr_change *)arg)->old, NULL);
+}
+
+/*
+ * Context: RTNL (ndo_set_mac_address). Both slaves take the new MAC or
+ * neither does, as for the MTU: a master whose MAC a slave's filter does
+ * not pass receives nothing on that path. A STANDBY master refuses, as
+ * net_failover does (virtio-net refuses it for a STANDBY device too).
+ */
+static int vfpath_set_mac_address(struct net_device *dev, void *p)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	struct sockaddr *sa = p;
+	struct vfpath_addr_change ac = { .vm = vm, .new = sa->sa_data };
+	int err;
+
+	ASSERT_RTNL();
+	if (vm->owner_ref)
+		return -EOPNOTSUPP;
+	err = eth_prepare_mac_addr_change(dev, p);
+	if (err)
+		return err;
+	ether_addr_copy(ac.old, dev->dev_addr);
+	err = vfpath_each_slave(vm, vfpath_slave_addr_set,
+				vfpath_slave_addr_undo, &ac);
+	if (err)
+		return err;
+	eth_commit_mac_addr_change(dev, p);
+	return 0;
+}
+
+/*
+ * Context: RTNL (ndo_eth_ioctl, SIOC[SG]HWTSTAMP). Hardware timestamping
+ * is the transmitting slave's, as ethtool -T says. Its clock changes when
+ * the path does, so, as for a bond, setting it needs
+ * HWTSTAMP_FLAG_BONDED_PHC_INDEX (the caller knows to look at
+ * ethtool -T again), and reading it reports that flag.
+ */
+static int vfpath_eth_ioctl(struct net_device *dev, struct ifreq *ifr, int cmd)
+{
+	struct vfpath_master *vm = netdev_priv(dev);
+	struct hwtstamp_config cfg;
+	struct net_device *tx;
+	struct ifreq sifr;
+	int err;
+
+	ASSERT_RTNL();
+	if (cmd != SIOCSHWTSTAMP && cmd != SIOCGHWTSTAMP)
+		return -EOPNOTSUPP;
+	if (cmd == SIOCSHWTSTAMP) {
+		if (copy_from_user(&cfg, ifr->ifr_data, sizeof(cfg)))
+			return -EFAULT;
+		if (!(cfg.flags & HWTSTAMP_FLAG_BONDED_PHC_INDEX))
+			return -EOPNOTSUPP;
+	}
+	tx = rtnl_dereference(vm->tx_dev);
+	if (!tx || !tx->netdev_ops->VFPATH_NDO_ETH_IOCTL || !netif_device_present(tx))
+		return -EOPNOTSUPP;
+	strscpy_pad(sifr.ifr_name, tx->name, IFNAMSIZ);
+	sifr.ifr_ifru = ifr->ifr_ifru;
+	err = tx->netdev_ops->VFPATH_NDO_ETH_IOCTL(tx, &sifr, cmd);
+	if (err)
+		return err;
+	if (copy_from_user(&cfg, ifr->ifr_data, sizeof(cfg)))
+		return -EFAULT;
+	cfg.flags |= HWTSTAMP_FLAG_BONDED_PHC_INDEX;
+	return copy_to_user(ifr->ifr_data, &cfg, sizeof(cfg)) ? -EFAULT : 0;
+}
+
 struct vfpath_vid {
 	__be16 proto;
 	u16 vid;
@@ -283,7 +376,7 @@ static int vfpath_del_slave(struct net_device *dev, struct net_device *slave)
 	ASSERT_RTNL();
 	if (vfpath_slave_path(vm, slave) < 0)
 		return -EINVAL;
-	vfpath_slave_detach(vm, slave);
+	vfpath_slave_detach(vm, slave, VFPATH_REASON_SLAVE_CHANGE);
 	return 0;
 }
 
@@ -297,14 +390,14 @@ static int vfpath_ndo_init(struct net_device *dev)
 	if (!vm->stats)
 		return -ENOMEM;
 	vfpath_datapath_init(vm);
-	list_add_tail(&vm->list, &vfpath_masters);
+	list_add_tail_rcu(&vm->list, &vfpath_masters);
 	netif_carrier_off(dev);		/* until a slave can carry */
 	return 0;
 }
 
 /*
  * Context: RTNL (ndo_uninit, from unregister_netdevice). Releases both
- * slaves intact: they go on as plain NICs.
+ * slaves as they were before joining: plain NICs again.
  */
 static void vfpath_uninit(struct net_device *dev)
 {
@@ -314,8 +407,9 @@ static void vfpath_uninit(struct net_device *dev)
 	ASSERT_RTNL();
 	vfpath_datapath_stop(vm);
 	vfpath_for_each_slave(vm, slave)
-		vfpath_slave_detach(vm, slave);
-	list_del(&vm->list);
+		vfpath_slave_detach(vm, slave, VFPATH_REASON_SLAVE_CHANGE);
+	/* unregister_netdevice() waits for RCU readers before any free. */
+	list_del_rcu(&vm->list);
 	if (vm->owner_ref)	/* the drop-in must not destroy us again */
 		RCU_INIT_POINTER(*vm->owner_ref, NULL);
 }
@@ -346,10 +440,16 @@ static const struct net_device_ops vfpath_netdev_ops = {
 	.ndo_vlan_rx_kill_vid	= vfpath_vlan_rx_kill_vid,
 	.ndo_add_slave		= vfpath_add_slave,
 	.ndo_del_slave		= vfpath_del_slave,
-	.ndo_set_mac_address	= eth_mac_addr,
+	.ndo_set_mac_address	= vfpath_set_mac_address,
+	.VFPATH_NDO_ETH_IOCTL	= vfpath_eth_ioctl,
 	.ndo_validate_addr	= eth_validate_addr,
 	.ndo_features_check	= passthru_features_check,
 	.ndo_fix_features	= vfpath_fix_features,
+#ifdef CONFIG_NET_POLL_CONTROLLER
+	.ndo_poll_controller	= vfpath_poll_controller,
+	.ndo_netpoll_setup	= vfpath_netpoll_setup,
+	.ndo_netpoll_cleanup	= vfpath_netpoll_cleanup,
+#endif
 };
 
 /* Context: any. */
@@ -370,7 +470,9 @@ void vfpath_master_setup(struct net_device *dev)
 	dev->rtnl_link_ops = &vfpath_link_ops;
 	dev->needs_free_netdev = true;
 	dev->priv_destructor = vfpath_destructor;
-	dev->priv_flags |= IFF_NO_QUEUE | IFF_FAILOVER | IFF_UNICAST_FLT;
+	/* Live MAC changes: both slaves take it (vfpath_set_mac_address). */
+	dev->priv_flags |= IFF_NO_QUEUE | IFF_FAILOVER | IFF_UNICAST_FLT |
+			   IFF_LIVE_ADDR_CHANGE;
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
 	/*
 	 * Tunnel GSO too (as bonding and net_failover offer it): a VXLAN or
@@ -381,11 +483,16 @@ void vfpath_master_setup(struct net_device *dev)
 			   NETIF_F_HW_VLAN_CTAG_RX | NETIF_F_HW_VLAN_CTAG_FILTER |
 			   NETIF_F_GSO_ENCAP_ALL;
 	/* Slaves must share the master's netns: the master stays in its own. */
-	dev->features = dev->hw_features | NETIF_F_LLTX | NETIF_F_NETNS_LOCAL;
+	dev->features = dev->hw_features;
+	vfpath_compat_set_netns_local(dev);
+	vfpath_compat_set_lltx(dev);
 	dev->vlan_features = VFPATH_FEATURES;
 	dev->hw_enc_features = VFPATH_FEATURES & ~NETIF_F_LRO;
-	dev->min_mtu = ETH_MIN_MTU;	/* until slaves join: vfpath_features.c */
-	dev->max_mtu = ETH_MAX_MTU;
+	/* Until slaves join: vfpath_features.c; STANDBY: the standby's. */
+	vm->min_mtu = ETH_MIN_MTU;
+	vm->max_mtu = ETH_MAX_MTU;
+	dev->min_mtu = vm->min_mtu;
+	dev->max_mtu = vm->max_mtu;
 	vm->dev = dev;
 	vm->settle_ms = vfpath_settle_ms;
 	vm->peer_notify = vfpath_peer_notify;

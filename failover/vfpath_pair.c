@@ -22,11 +22,16 @@
 
 #include "vfpath.h"
 
-/* Context: RTNL. Free to join a pair: no upper, not one of ours. */
+/*
+ * Context: RTNL. Free to join a pair: no upper, not one of ours, and a
+ * permanent MAC to pair by. A netdev with a random MAC (a virtio-net
+ * without one from the host, a VF the host gave none) has a zero
+ * permanent MAC, which all such share: it pairs with nothing.
+ */
 static bool vfpath_pair_free(const struct net_device *dev)
 {
 	return !netdev_has_any_upper_dev((struct net_device *)dev) &&
-	       !vfpath_is_master(dev);
+	       !vfpath_is_master(dev) && is_valid_ether_addr(dev->perm_addr);
 }
 
 /* Context: RTNL. Creates a master over @syn and @vf (both free). */
@@ -132,7 +137,7 @@ void vfpath_pair_try(struct net_device *dev)
 	struct net_device *other;
 
 	ASSERT_RTNL();
-	if (!vfpath_pair_free(dev))
+	if (!vfpath_pair_free(dev) || vfpath_unloading)
 		return;
 
 	if (vfpath_synthetic_candidate(dev)) {
@@ -171,7 +176,7 @@ static void vfpath_on_unregister(struct vfpath_master *vm,
 				 struct net_device *slave, int path)
 {
 	ASSERT_RTNL();
-	vfpath_slave_detach(vm, slave);
+	vfpath_slave_detach(vm, slave, VFPATH_REASON_VF_UNREGISTER);
 	/* An auto master lives as long as its synthetic slave. */
 	if (path == VFPATH_PATH_SYN && vm->auto_created && !vm->dead)
 		unregister_netdevice(vm->dev);
@@ -262,7 +267,7 @@ int vfpath_notifier_register(void)
 
 /*
  * Context: process, module exit. Unregistering replays NETDEV_UNREGISTER
- * for every netdev: each slave is released intact.
+ * for every netdev: each slave is released as it was.
  */
 void vfpath_notifier_unregister(void)
 {

@@ -12,6 +12,8 @@
 #include <linux/netdevice.h>
 #include <linux/tracepoint.h>
 
+#include "vfpath_compat.h"
+
 TRACE_EVENT(vfpath_switch,
 	    TP_PROTO(const struct net_device *master, const char *from,
 		     const char *to, const char *reason),
@@ -20,10 +22,10 @@ TRACE_EVENT(vfpath_switch,
 			     __string(from, from)
 			     __string(to, to)
 			     __string(reason, reason)),
-	    TP_fast_assign(__assign_str(dev, master->name);
-			   __assign_str(from, from);
-			   __assign_str(to, to);
-			   __assign_str(reason, reason);),
+	    TP_fast_assign(vfpath_assign_str(dev, master->name);
+			   vfpath_assign_str(from, from);
+			   vfpath_assign_str(to, to);
+			   vfpath_assign_str(reason, reason);),
 	    TP_printk("dev=%s from=%s to=%s reason=%s", __get_str(dev),
 		      __get_str(from), __get_str(to), __get_str(reason))
 );

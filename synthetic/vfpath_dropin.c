@@ -60,7 +60,7 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 EXPORT_SYMBOL_GPL(net_failover_create);
 
 /**
- * net_failover_destroy - removes the master, releasing its VF intact
+ * net_failover_destroy - removes the master, releasing its VF as it was
  * @failover: what net_failover_create() returned, or NULL
  *
  * Context: process (virtio_net's remove or probe error), RTNL not held.

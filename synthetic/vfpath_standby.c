@@ -59,6 +59,15 @@ int vfpath_standby_create(struct net_device *standby,
 	dev->addr_assign_type = NET_ADDR_PERM;
 	dev->mtu = standby->mtu;
 	vm = netdev_priv(dev);
+	/*
+	 * The standby's MTU bounds from the start, not from when it joins: an
+	 * MTU set on the master in between (udev, networkd) would otherwise
+	 * make the standby refuse it, and refused, it never joins.
+	 */
+	vm->min_mtu = standby->min_mtu;
+	vm->max_mtu = standby->max_mtu;
+	dev->min_mtu = vm->min_mtu;
+	dev->max_mtu = vm->max_mtu;
 	vm->standby_for = standby;
 	vm->owner_ref = ref;
 
@@ -89,7 +98,7 @@ EXPORT_SYMBOL_GPL(vfpath_standby_create);
  * @ref: as given to vfpath_standby_create()
  *
  * Context: process, RTNL not held (virtio_net's remove or probe error);
- * takes RTNL. The VF, if still a slave, is released intact.
+ * takes RTNL. The VF, if still a slave, is released as it was.
  */
 void vfpath_standby_destroy(struct net_device __rcu **ref)
 {

@@ -11,6 +11,7 @@ ALL_TESTS="
 	et_driver_and_counters
 	et_link_settings_follow_path
 	et_ts_info_follows_path
+	et_hwtstamp_follows_path
 	dmesg_clean
 "
 G=vm1
@@ -23,13 +24,7 @@ speed_duplex() {
 ts_info() { lab_guest $G "ethtool -T $1" | sed 1d; }
 set_mode() { lab_guest $G "echo $1 > /sys/class/net/$M/vfpath/mode"; }
 
-et_setup() {
-	vfp_master_up $G && vfp_wait_path $G vf
-	check_err $? "master not on the VF"
-	VF=$(lab_guest_netdev_by_driver $G e1000e)
-	SYN=$(lab_guest_netdev_by_driver $G virtio_net)
-	log_test "$VFP_PAIRING pair up, transmit on the VF"
-}
+et_setup() { vfp_setup_on_vf $G; }
 
 et_driver_and_counters() {
 	lab_guest $G "ethtool -i $M" | grep -q '^driver: vfpath$'
@@ -70,6 +65,36 @@ et_ts_info_follows_path() {
 	check_err $? "mode auto did not return to the VF"
 	log_info "ethtool -T on the VF: $(echo "$vf_ts" | xargs)"
 	log_test "ethtool -T is the transmitting slave's (PTP on the master)"
+}
+
+# hwts DEV [TX RX]: SIOCGHWTSTAMP (SIOCSHWTSTAMP) of DEV, as JSON, or the error.
+hwts() { lab_guest $G "vfpath-ctl hwtstamp $* 2>&1"; }
+hwts_field() { jq -r ".$2" <<<"$1" 2>/dev/null; }
+
+et_hwtstamp_follows_path() {
+	local m v
+	# Set through the master: the VF has it (tx on, rx all), and the
+	# master reports it with the bonded-PHC flag (HWTSTAMP_FLAG_BONDED_PHC_INDEX).
+	m=$(hwts $M 1 1)
+	check_err $? "SIOCSHWTSTAMP on the master (VF path): $m"
+	v=$(hwts "$VF")
+	check_err $? "SIOCGHWTSTAMP on the VF: $v"
+	[ "$(hwts_field "$v" tx_type)" = 1 ] && [ "$(hwts_field "$v" rx_filter)" != 0 ]
+	check_err $? "the VF did not get the master's config: $v"
+	m=$(hwts $M)
+	[ "$(hwts_field "$m" tx_type)" = "$(hwts_field "$v" tx_type)" ] &&
+		[ "$(hwts_field "$m" rx_filter)" = "$(hwts_field "$v" rx_filter)" ] &&
+		[ $(($(hwts_field "$m" flags) & 1)) = 1 ]
+	check_err $? "SIOCGHWTSTAMP: master '$m', VF '$v'"
+	set_mode synthetic && vfp_wait_path $G synthetic
+	m=$(hwts $M)
+	[ $? -ne 0 ] && grep -q "not supported" <<<"$m"
+	check_err $? "on virtio-net (no timestamping) the master answered: $m"
+	set_mode auto && vfp_wait_path $G vf
+	check_err $? "mode auto did not return to the VF"
+	hwts $M 0 0 >/dev/null
+	log_info "hwtstamp via the master on the VF: $v"
+	log_test "SIOC[SG]HWTSTAMP go to the transmitting slave"
 }
 
 vfp_boot $G

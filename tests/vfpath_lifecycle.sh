@@ -84,14 +84,17 @@ lc_slaves_plain_nics() {
 			[ $(($(lab_guest $G "cat /sys/class/net/$d/flags") & 0x300)) -eq 0 ]
 		check_err $? "released $d still promiscuous or allmulti: promiscuity $(lab_guest $G "ip -d -j link show $d" | jq -r '.[0].promiscuity'), flags $(lab_guest $G "cat /sys/class/net/$d/flags")"
 	done
-	lab_guest $G "ip link set $syn down && ip addr add $LAB_GUEST_IP4/24 dev $vf &&
+	# They were down when they joined (paired at insmod): down again.
+	lab_guest $G "! ip link show $vf | grep -q ',UP' && ! ip link show $syn | grep -q ',UP'"
+	check_err $? "released slaves left up: $(lab_guest $G "ip -br link" | xargs)"
+	lab_guest $G "ip link set $vf up && ip addr add $LAB_GUEST_IP4/24 dev $vf &&
 		ping -c 3 -W 2 $LAB_PEER_IP4 >/dev/null && ip addr flush dev $vf"
 	check_err $? "the released VF does not work as a plain NIC"
 	lab_guest $G "ip link set $vf down && ip link set $syn up &&
 		ip addr add $LAB_GUEST_IP4/24 dev $syn &&
 		ping -c 3 -W 2 $LAB_PEER_IP4 >/dev/null && ip addr flush dev $syn"
 	check_err $? "the released virtio-net does not work as a plain NIC"
-	log_test "released slaves: not promiscuous, work as plain NICs (VF, then virtio-net)"
+	log_test "released slaves: down as they joined, not promiscuous, work as plain NICs (VF, then virtio-net)"
 }
 
 lc_insmod_repairs() {

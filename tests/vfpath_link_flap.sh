@@ -119,10 +119,13 @@ flap_drop_soon_after_up() {
 	check_err $? "flows incomplete"
 	# What a VF without link is handed is lost (QEMU drops it): two drops
 	# may cost what two plain drops cost (flap_link_down_up's), not the
-	# frames of the time linkwatch holds the second one back.
+	# frames of the time linkwatch holds the second one back (hundreds).
+	# What one drop costs is the guest's time to see it, 3 to 20 frames
+	# at VFP_RATE (measured on 6.1 and 6.12): one sample is no bound.
+	local plain=$((${LD_LOST_OUT:-0} > 20 ? ${LD_LOST_OUT:-0} : 20))
 	log_info "down, up, down: lost to guest $LOST_IN, from guest $LOST_OUT (one plain drop: $LD_LOST_OUT)"
-	[ "$LOST_OUT" -le $((2 * ${LD_LOST_OUT:-0} + 10)) ]
-	check_err $? "lost from guest $LOST_OUT, two plain drops cost $((2 * ${LD_LOST_OUT:-0})): frames went into the VF after its carrier was gone"
+	[ "$LOST_OUT" -le $((2 * plain + 10)) ]
+	check_err $? "lost from guest $LOST_OUT, two plain drops cost up to $((2 * plain)): frames went into the VF after its carrier was gone"
 	log_test "VF link down, up, down in a second: nothing into it once its carrier is gone"
 }
 

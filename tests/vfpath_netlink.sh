@@ -14,11 +14,14 @@ ALL_TESTS="
 	nl_sysfs_setting_newlink
 	nl_add_with_settings
 	nl_refusals
+	nl_strict_attributes
+	nl_address_validated
 	nl_slave_role
 	dmesg_clean
 "
 G=vm1
 M=$VFP_MASTER
+IFLA_VFPATH_MODE=2	# failover/vfpath_uapi.h
 
 ctl_field() { lab_guest $G "vfpath-ctl show $1" | jq -r ".$2"; }
 
@@ -47,13 +50,14 @@ mon_start() {
 
 # mon_paths: stops the monitor and prints, on one line, the path each
 # switch notification carried: the master's RTM_NEWLINKs whose IFLA_EVENT
-# is the one NETDEV_CHANGEINFODATA becomes (IFLA_EVENT_BONDING_OPTIONS).
+# is the one NETDEV_BONDING_FAILOVER becomes (IFLA_EVENT_BONDING_FAILOVER,
+# bonding's for a change of active slave).
 # The RTM_NEWLINKs of a changelink itself, or of an announcement, say
 # "none" and "notify_peers" and are not counted.
 mon_paths() {
 	lab_guest $G "killall vfpath-ctl; true"
 	lab_guest $G "cat /tmp/mon.json" |
-		jq -r 'select(.event == "bonding_options") | .active_path' | xargs
+		jq -r 'select(.event == "bonding_failover") | .active_path' | xargs
 }
 
 nl_set_mode_and_monitor() {
@@ -143,6 +147,30 @@ nl_refusals() {
 	[ $? -eq 2 ]
 	check_err $? "unknown setting not refused with usage"
 	log_test "out-of-range values refused with the kernel's message; bad devices"
+}
+
+# Attributes are validated strictly (a new family): a u8 sent as a u32 is
+# refused, not read by its first byte.
+nl_strict_attributes() {
+	refused "raw_u32:$IFLA_VFPATH_MODE 1" "invalid attribute length"
+	check_err $? "$RETMSG"
+	[ "$(ctl_field $M mode)" = auto ]
+	check_err $? "a refused mode changed the mode: $(ctl_field $M mode)"
+	log_test "IFLA_INFO_DATA validated strictly: a u8 given as a u32 refused"
+}
+
+# A master's address must be a unicast MAC, given at creation or later.
+nl_address_validated() {
+	local a out
+	for a in 01:00:5e:00:00:01 00:00:00:00:00:00; do
+		out=$(lab_guest $G "ip link add m8 address $a type vfpath 2>&1")
+		[ $? -ne 0 ] && grep -q "unicast MAC" <<<"$out" && ! lab_guest $G "ip link show m8" 2>/dev/null
+		check_err $? "ip link add with address $a: '$out'"
+	done
+	lab_guest $G "ip link add m8 address 02:00:5e:10:00:08 type vfpath &&
+		[ \$(cat /sys/class/net/m8/address) = 02:00:5e:10:00:08 ] && ip link del m8"
+	check_err $? "a master with a unicast address was not created"
+	log_test "a master's address must be a unicast MAC (multicast, zero refused)"
 }
 
 # Roles are inferred from the bus; IFLA_VFPATH_SLAVE_ROLE overrides that

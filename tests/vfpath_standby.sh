@@ -18,6 +18,7 @@ ALL_TESTS="
 	sb_traffic_on_vf
 	sb_unload_destroys_master
 	sb_live_migration
+	sb_mtu_before_standby_joins
 	dmesg_clean
 "
 G=vm1
@@ -121,6 +122,41 @@ sb_live_migration() {
 	log_info "lost to guest $LOST_IN, from guest $LOST_OUT at ${VFP_RATE} pps"
 	log_info "switches: $(lab_guest $G "grep -o 'reason=[a-z_]*' /sys/kernel/tracing/trace | xargs")"
 	log_test "failover=on live migration: on the new VF after it, flows both ways complete"
+}
+
+# An MTU set on a STANDBY master in the moment between its registration
+# and its standby's (udev or networkd may, on the master's uevent) must
+# be within the standby's limits: refused, the standby would never join.
+# A virtio-net with host_mtu=1500 has max_mtu 1500. RTNL held by dummy's
+# module init makes the window wide and the order certain: virtio_net's
+# probe waits (to register the master), the MTU request waits behind it,
+# and the probe's second RTNL hold (the standby) comes after that.
+sb_mtu_before_standby_joins() {
+	local g=vm3 out
+	LAB_MAC=52:54:00:5f:00:03 LAB_VIRTIO_OPTS=",host_mtu=1500" lab_guest_start $g failover
+	# failover.ko too: modprobe virtio_net would load it (the kernel's
+	# net_failover needs it), and its init waits for RTNL as well.
+	lab_guest $g "insmod $VFP_KO && insmod $VFP_DROPIN_KO && modprobe failover"
+	check_err $? "insmod failed"
+	# virtio_net's probe is seen waiting in vfpath_standby_create (for
+	# RTNL, to register the master) before the MTU request is made.
+	out=$(lab_guest $g "{ $VFP_HOLD_RTNL; } >/dev/null 2>&1 & sleep 0.3
+		{ modprobe virtio_net; } >/dev/null 2>&1 & i=0
+		while ! cat /proc/[0-9]*/stack 2>/dev/null | grep -q vfpath_standby_create &&
+			[ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+		cat /proc/[0-9]*/stack 2>/dev/null | grep -q vfpath_standby_create && echo probe waiting
+		$VFP_RTNL_HELD && echo held
+		vfpath-ctl mtu eth0 9000 2>&1; echo rc=\$?; wait")
+	log_info "MTU 9000 on eth0 while the standby had not joined: $(xargs <<<"$out")"
+	# The request waited behind the probe for RTNL and found the master
+	# (not ENODEV), so it ran before the standby registered.
+	grep -q 'probe waiting' <<<"$out" && grep -q held <<<"$out" && ! grep -q 'No such device' <<<"$out"
+	check_err $? "the MTU request did not land between master and standby: $(xargs <<<"$out")"
+	busywait 10000 lab_guest $g "test -e /sys/class/net/eth0/lower_eth1"
+	check_err $? "the standby never joined: $(lab_guest $g "ip -br link | grep -v dummy; dmesg | grep -i 'refused\|vfpath' | tail -n 3" | xargs)"
+	[ "$(lab_guest $g "cat /sys/class/net/eth0/mtu")" = 1500 ] && grep -q 'maximum' <<<"$out"
+	check_err $? "the master took an MTU its standby cannot: $(lab_guest $g "cat /sys/class/net/eth0/mtu")"
+	log_test "a STANDBY master is bounded by its standby's MTU before the standby joins"
 }
 
 lab_net_up

@@ -18,10 +18,35 @@ bool vfpath_vf_candidate(const struct net_device *dev)
 }
 
 /*
+ * Context: RCU. @pdev is the parent of some master's VF. Checked before
+ * taking RTNL, which every PCI unbind on the system would otherwise wait
+ * for; the masters list is RCU-safe (vfpath_netdev.c), and a VF netdev
+ * is not freed before a grace period after it left its slot.
+ */
+static bool vfpath_vf_parent(const struct device *pdev)
+{
+	struct vfpath_master *vm;
+	struct net_device *vf;
+	bool found = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &vfpath_masters, list) {
+		vf = rcu_dereference(vm->slave[VFPATH_PATH_VF]);
+		if (vf && vf->dev.parent == pdev) {
+			found = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/*
  * Context: process, from the driver core, before the VF's PCI driver is
- * unbound (hot-unplug, rmmod, sysfs unbind). Traffic leaves the VF now,
- * while its driver still works, and no CPU is left in its transmit when we
- * return: on an orderly removal, nothing in flight is lost.
+ * unbound (hot-unplug, rmmod, sysfs unbind); takes RTNL only if @data is
+ * an enslaved VF's parent. Traffic leaves the VF now, while its driver
+ * still works, and no CPU is left in its transmit when we return: on an
+ * orderly removal, nothing in flight is lost.
  */
 static int vfpath_vf_bus_event(struct notifier_block *nb,
 			       unsigned long action, void *data)
@@ -31,7 +56,7 @@ static int vfpath_vf_bus_event(struct notifier_block *nb,
 	struct net_device *vf;
 	bool moved = false;
 
-	if (action != BUS_NOTIFY_UNBIND_DRIVER)
+	if (action != BUS_NOTIFY_UNBIND_DRIVER || !vfpath_vf_parent(pdev))
 		return NOTIFY_DONE;
 	rtnl_lock();
 	list_for_each_entry(vm, &vfpath_masters, list) {

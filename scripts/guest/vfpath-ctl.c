@@ -9,14 +9,25 @@
  *   vfpath-ctl add NAME [SETTING VALUE]  create a master with settings
  *   vfpath-ctl monitor DEV [COUNT]       one JSON line per RTM_NEWLINK of
  *                                        master DEV: its IFLA_EVENT and path
+ *   vfpath-ctl mtu DEV MTU               IFLA_MTU by name, the name looked up
+ *                                        under RTNL (a device that appears
+ *                                        while the request waits for it)
+ *   vfpath-ctl hwtstamp DEV [TX RX]      SIOCGHWTSTAMP (or SIOCSHWTSTAMP of
+ *                                        tx_type TX, rx_filter RX, with
+ *                                        HWTSTAMP_FLAG_BONDED_PHC_INDEX)
  *
  * Ranges are the kernel's to check: its extack message is printed as is.
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/net_tstamp.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +53,11 @@ static void usage(FILE *f)
 "       vfpath-ctl add NAME [SETTING VALUE]...\n"
 "       vfpath-ctl role SLAVE vf|synthetic\n"
 "       vfpath-ctl monitor DEV [COUNT]   (COUNT messages, or until killed)\n"
+"       vfpath-ctl mtu DEV MTU\n"
+"       vfpath-ctl hwtstamp DEV [TX_TYPE RX_FILTER]\n"
 "SETTING: mode (auto|synthetic), settle_ms, peer_notify,\n"
-"         peer_notify_interval_ms\n");
+"         peer_notify_interval_ms; raw_u32:TYPE puts attribute TYPE as a\n"
+"         u32 whatever its type (to check the kernel's validation)\n");
 }
 
 struct reply {
@@ -217,7 +231,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *v)
 
 /*
  * IFLA_EVENT's names. The kernel reports NETDEV_CHANGEINFODATA, which
- * vfpath raises on every switch, as IFLA_EVENT_BONDING_OPTIONS.
+ * vfpath raises on every switch, as IFLA_EVENT_BONDING_FAILOVER.
  */
 static const char *event_name(uint32_t e)
 {
@@ -342,6 +356,13 @@ static int put_settings(struct nlmsghdr *nlh, int argc, char **argv)
 			if (parse_uint(s, UINT32_MAX, &v))
 				goto bad;
 			mnl_attr_put_u32(nlh, IFLA_VFPATH_PEER_NOTIFY_INTERVAL_MS, (uint32_t)v);
+		} else if (!strncmp(k, "raw_u32:", 8)) {
+			unsigned long type;
+
+			if (parse_uint(k + 8, IFLA_VFPATH_MAX, &type) ||
+			    parse_uint(s, UINT32_MAX, &v))
+				goto bad;
+			mnl_attr_put_u32(nlh, (uint16_t)type, (uint32_t)v);
 		} else {
 			fprintf(stderr, "vfpath-ctl: unknown setting '%s'\n", k);
 			usage(stderr);
@@ -411,6 +432,66 @@ static int set_role(const char *dev, const char *role)
 	return talk(nlh, NULL, NULL);
 }
 
+/* Sets @dev's MTU by an RTM_NEWLINK that names it (ifindex 0). */
+static int set_mtu(const char *dev, const char *mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	unsigned long v;
+
+	if (parse_uint(mtu, UINT32_MAX, &v)) {
+		fprintf(stderr, "vfpath-ctl: bad MTU '%s'\n", mtu);
+		return 2;
+	}
+	nlh = newlink_start(buf, dev, 0);
+	mnl_attr_put_u32(nlh, IFLA_MTU, (uint32_t)v);
+	return talk(nlh, NULL, NULL);
+}
+
+/*
+ * SIOCGHWTSTAMP on @dev, or SIOCSHWTSTAMP of @tx/@rx: prints the config
+ * the driver reports as JSON, or the error.
+ */
+static int hwtstamp(const char *dev, const char *tx, const char *rx)
+{
+	struct hwtstamp_config cfg = { 0 };
+	unsigned long t, r;
+	struct ifreq ifr;
+	int fd, ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (strlen(dev) >= IFNAMSIZ) {
+		fprintf(stderr, "vfpath-ctl: bad device name '%s'\n", dev);
+		return 2;
+	}
+	strcpy(ifr.ifr_name, dev);
+	if (tx) {
+		if (parse_uint(tx, INT32_MAX, &t) || parse_uint(rx, INT32_MAX, &r)) {
+			fprintf(stderr, "vfpath-ctl: bad tx_type '%s' or rx_filter '%s'\n", tx, rx);
+			return 2;
+		}
+		cfg.flags = HWTSTAMP_FLAG_BONDED_PHC_INDEX;
+		cfg.tx_type = (int)t;
+		cfg.rx_filter = (int)r;
+	}
+	ifr.ifr_data = (void *)&cfg;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		perror("vfpath-ctl: socket");
+		return 1;
+	}
+	ret = ioctl(fd, tx ? SIOCSHWTSTAMP : SIOCGHWTSTAMP, &ifr);
+	close(fd);
+	if (ret) {
+		fprintf(stderr, "vfpath-ctl: %s %s: %s\n",
+			tx ? "SIOCSHWTSTAMP" : "SIOCGHWTSTAMP", dev, strerror(errno));
+		return 1;
+	}
+	printf("{\"ifname\": \"%s\", \"flags\": %d, \"tx_type\": %d, \"rx_filter\": %d}\n",
+	       dev, cfg.flags, cfg.tx_type, cfg.rx_filter);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -427,6 +508,11 @@ int main(int argc, char **argv)
 		return set_role(argv[2], argv[3]);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "monitor"))
 		return monitor(argv[2], argc == 4 ? argv[3] : NULL);
+	if (argc == 4 && !strcmp(argv[1], "mtu"))
+		return set_mtu(argv[2], argv[3]);
+	if ((argc == 3 || argc == 5) && !strcmp(argv[1], "hwtstamp"))
+		return hwtstamp(argv[2], argc == 5 ? argv[3] : NULL,
+				argc == 5 ? argv[4] : NULL);
 	usage(stderr);
 	return 2;
 }

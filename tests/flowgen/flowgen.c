@@ -184,6 +184,11 @@ static int fg_send(const struct fg_opts *o)
 		perror("flowgen: socket");
 		return 1;
 	}
+	/* A subnet's broadcast address is a destination like any other. */
+	if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &(int){ 1 }, sizeof(int))) {
+		perror("flowgen: SO_BROADCAST");
+		return 1;
+	}
 	memset(buf, 0, sizeof(buf));
 	interval = (int64_t)(NSEC_PER_SEC / o->rate);
 	start = now_ns();
