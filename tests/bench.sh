@@ -125,13 +125,17 @@ bench_table_and_plot() {
 }
 
 bench_nothing_left() {
-	local left
+	local left id
 	left=$(pgrep -af 'vfpath-[0-9a-f]*-c[0-9]r[0-9]' || true)
 	[ -z "$left" ]
 	check_err $? "still running: $left"
-	left=$(ip netns list | grep -c '^vfp-' || true)
+	# The bench's own lab only: other labs may run beside it.
+	id=$(cat "$OUT/raw/lab-id" 2>/dev/null)
+	[ -n "$id" ]
+	check_err $? "the bench did not record its lab's ID (raw/lab-id)"
+	left=$(ip netns list | grep -c "^vfp-${id:-none}-" || true)
 	[ "$left" -eq 0 ]
-	check_err $? "$left lab namespaces left"
+	check_err $? "$left namespaces of the bench's lab $id left"
 	log_test "the bench leaves no QEMU, namespace or tap behind"
 }
 

@@ -51,19 +51,27 @@ lc_guest_error() {
 	log_test "guest command fails: its status returned, nothing left"
 }
 
+# exited PID: our child PID has ended (gone, or a zombie not yet waited for).
+exited() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
 # signal_and_check SIG: interrupts a holding lab once its guest is up.
 signal_and_check() {
 	local sig=$1 log=$LAB_DIR/hold-$1.log pid id left
 	# With job control on, the background lab does not inherit an ignored
-	# SIGINT (bash's rule for asynchronous commands), like a terminal's.
+	# SIGINT (bash's rule for asynchronous commands), like a terminal's;
+	# env resets one that this test inherited already ignored (started in
+	# the background itself), which no trap could undo.
 	set -m
-	"$LAB" hold >"$log" 2>&1 &
+	env --default-signal=INT "$LAB" hold >"$log" 2>&1 &
 	pid=$!
 	set +m
 	busywait 120000 grep -q '^agent:' "$log" || { RETMSG="lab did not come up"; kill -9 $pid; return 1; }
 	id=$(lab_id_of "$log")
 	pgrep -f "vfpath-$id-" >/dev/null || { RETMSG="no QEMU for lab $id"; return 1; }
 	kill "-$sig" $pid
+	# A lab that ignores the signal fails the case rather than hang it.
+	busywait 30000 exited $pid ||
+		{ RETMSG="lab still running 30 s after SIG$sig"; kill -9 $pid; wait $pid; return 1; }
 	wait $pid
 	left=$(leftovers "$id")
 	[ -z "$left" ] || { RETMSG="left behind after SIG$sig: $left"; return 1; }

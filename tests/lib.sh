@@ -77,11 +77,16 @@ trap test_cleanup EXIT
 trap 'exit 1' INT TERM
 
 # guest_dmesg_clean GUEST: fails if the guest kernel logged a warning, a
-# BUG, a refcount problem or a leaked netdev reference.
+# BUG, a refcount problem or a leaked netdev reference; on the debug
+# kernel (LAB_KERNEL=debug) also a lockdep, KASAN, UBSAN... report (see
+# lab_dmesg_bad_re) or a kmemleak report involving vfpath or netdev code.
+# Every test ends with this check, so it is where a guest's life ends.
 guest_dmesg_clean() {
 	local bad rc=0
 	bad=$(lab_guest_dmesg_bad "$1") || rc=$?
 	[ $rc -eq 0 ] && [ -z "$bad" ] || { echo "$bad" | head -n 5; return 1; }
+	lab_debug_kernel || return 0
+	bad=$(lab_guest_kmemleak "$1") || { echo "$bad" | head -n 3 | sed 's/^/kmemleak: /'; return 1; }
 }
 
 # dmesg_clean: the test case every script ends with, on guest $G.
@@ -137,6 +142,27 @@ vfp_guest_within() {
 		return "$(lab_guest "$1" "cat /tmp/within.rc")"
 }
 
+# RTNL held for seconds, in the guest: dummy's module init registers
+# VFP_NDUMMIES netdevs under one rtnl_lock() (about 4-10 s under TCG), and
+# tasks that wait for RTNL meanwhile get it in the order they asked.
+# VFP_RTNL_HELD succeeds while that init still runs (still holds RTNL).
+# The debug kernel registers them 12 times slower (3000: 65 s against 5 s,
+# measured), past lab_guest's 60 s and the hung task detector's 30 s:
+# there a tenth holds RTNL about as long as 3000 do on Debian's kernel.
+if lab_debug_kernel; then VFP_NDUMMIES=${VFP_NDUMMIES:-300}; fi
+VFP_HOLD_RTNL="modprobe dummy numdummies=${VFP_NDUMMIES:-3000}"
+VFP_RTNL_HELD="grep -q coming /sys/module/dummy/initstate"
+
+# vfp_setup_on_vf GUEST: a test's first case: the master addressed and
+# transmitting on the VF; sets VF and SYN to the slaves' names.
+vfp_setup_on_vf() {
+	vfp_master_up "$1" && vfp_wait_path "$1" vf
+	check_err $? "master not on the VF"
+	VF=$(lab_guest_netdev_by_driver "$1" e1000e)
+	SYN=$(lab_guest_netdev_by_driver "$1" virtio_net)
+	log_test "$VFP_PAIRING pair up, transmit on the VF"
+}
+
 # vfp_lowers GUEST MASTER: the master's slaves, sorted, on one line.
 vfp_lowers() {
 	lab_guest "$1" "ls -d /sys/class/net/$2/lower_* 2>/dev/null | sed 's/.*lower_//' | sort | xargs"
@@ -181,5 +207,7 @@ vfp_boot() {
 		lab_guest_start "$g" auto
 		lab_guest "$g" "modprobe virtio_net && modprobe e1000e && insmod $VFP_KO $* &&
 			echo 1 > /sys/kernel/tracing/events/vfpath/enable"
-	fi
+	fi || return
+	# Which kernel ran the test (LAB_KVER, tests/run's NAME@X.Y).
+	log_info "guest $g: Linux $(lab_guest "$g" "uname -r")"
 }

@@ -63,9 +63,14 @@ mutate() {
 			rc=0
 			echo "## $t" >>"$log"
 			VFPATH_DEPS_BUILT=1 timeout "$MUTATE_TEST_TIMEOUT" "$tree/tests/run" "$t" >>"$log" 2>&1 || rc=$?
-			if [ "$rc" -ne 0 ]; then
+			# A test whose lab could not be built (NAME@X.Y, NAME@debug)
+			# never ran: that is no kill.
+			if [ "$rc" -ne 0 ] && grep -q "^TEST: $t: no lab for " \
+				"$tree/build/test-logs/$(tr ":@" -- <<<"$t").out" 2>/dev/null; then
+				check_err 1 "$t did not run: $(grep -m1 "^TEST: $t: no lab for " "$tree/build/test-logs/$(tr ":@" -- <<<"$t").out" | cut -c1-200)"
+			elif [ "$rc" -ne 0 ]; then
 				caught+=" $t"
-				log_info "$name: $t failed ($(grep -m1 '\[FAIL\]' "$tree/build/test-logs/${t/:/-}.out" 2>/dev/null |
+				log_info "$name: $t failed ($(grep -m1 '\[FAIL\]' "$tree/build/test-logs/$(tr ":@" -- <<<"$t").out" 2>/dev/null |
 					sed 's/ *\[FAIL\]$//; s/^TEST: //' || echo "exit $rc"))"
 			else
 				survived+=" $t"

@@ -10,9 +10,18 @@ N=${STRESS_N:-3}
 BACKENDS=${STRESS_BACKEND:-qmp libvirt}
 nb=$(wc -w <<<"$BACKENDS")
 out=$("$TESTS_DIR/../scripts/lab/stress" -n "$N" -b "$BACKENDS" 2>&1)
-RET=$?
-echo "$out" | sed -n '/^== /,$p' | sed 's/^/INFO: /'
-[ $RET -eq 0 ] && grep -q "^$((2 * N * nb)) of $((2 * N * nb)) migrations" <<<"$out"
-check_err $? "$(grep -E '^[a-z]+ migration [0-9]+:' <<<"$out" | grep -v ', ok$' | head -n 3)"
+src=$?
+# The tables; when the run stopped before them (a guest that did not pair,
+# a lab step that died), its last lines, which say why.
+if grep -q '^== ' <<<"$out"; then
+	sed -n '/^== /,$p' <<<"$out" | sed 's/^/INFO: /'
+else
+	tail -n 8 <<<"$out" | sed 's/^/INFO: stress: /'
+fi
+[ $src -eq 0 ] && grep -q "^$((2 * N * nb)) of $((2 * N * nb)) migrations" <<<"$out"
+rc=$?
+why=$(grep -E '^[a-z]+ migration [0-9]+:' <<<"$out" | grep -v ', ok$' | head -n 3)
+[ -n "$why" ] || why=$(grep -m 1 -E '^(lab|stress): ' <<<"$out")
+check_err $rc "${why:-stress exited $src, see the lines above}"
 log_test "stress: $N round trips per back-end ($BACKENDS), each on the new VF, TCP alive, loss bounded, dmesg clean"
 exit $EXIT_STATUS

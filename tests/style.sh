@@ -5,6 +5,7 @@ source "$(dirname "$0")/lib.sh"
 
 out=$(make -s -C "$TESTS_DIR/.." style 2>&1)
 RET=$?
-[ $RET -eq 0 ] || RETMSG=$(echo "$out" | grep -E 'ERROR|WARNING|CHECK|warning:|error:' | head -n 5)
+[ $RET -eq 0 ] || RETMSG=$(grep -E 'ERROR|WARNING|CHECK|warning:|error:' <<<"$out" | head -n 5)
+[ $RET -eq 0 ] || [ -n "$RETMSG" ] || RETMSG=$(tail -n 3 <<<"$out")
 log_test "make style: checkpatch --strict and W=1 build clean"
 exit $EXIT_STATUS

@@ -91,9 +91,9 @@ lab_lv_domain_xml() {
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>$LAB_BUILD/lab/vmlinux-$kver</kernel>
-    <initrd>$LAB_BUILD/lab/initramfs.cpio</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
+    <kernel>$(lab_kernel_image "$kver")</kernel>
+    <initrd>$(lab_img "$kver")/initramfs.cpio</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet${LAB_DEBUG_APPEND:+ $LAB_DEBUG_APPEND}</cmdline>
   </os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>

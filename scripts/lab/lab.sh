@@ -26,7 +26,28 @@ LAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_BUILD=${LAB_BUILD:-$LAB_TOP/build}
 LAB_QMP=$LAB_BUILD/bin/vfpath-qmp
 LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-120}
-LAB_MEM=${LAB_MEM:-512}
+
+# LAB_KERNEL=debug: the guest boots the debug kernel of
+# scripts/build/debug-kernel (lockdep, KASAN, kmemleak, the netdev refcount
+# tracker...; `make lab-deps LAB_KERNEL=debug` builds it and what the lab
+# boots on it) instead of Debian's; unset (or "debian"): Debian's, as
+# LAB_KVER and scripts/lab/kernel-version say.
+case "${LAB_KERNEL:-}" in
+"" | debian | debug) ;;
+*) echo "lab: error: LAB_KERNEL must be debug, debian or unset, not '$LAB_KERNEL'" >&2; exit 1 ;;
+esac
+lab_debug_kernel() { [ "${LAB_KERNEL:-}" = debug ]; }
+# KASAN's shadow takes an eighth of the guest's memory, its quarantine and
+# kmemleak's and lockdep's records more: 512 MB is not enough there.
+if lab_debug_kernel; then LAB_MEM=${LAB_MEM:-1024}; else LAB_MEM=${LAB_MEM:-512}; fi
+# What the debug kernel's command line adds (before LAB_APPEND, which can
+# override it): a WARN, a KASAN or a UBSAN report kills the guest, as in
+# the kernel's own CI (lockdep and RCU splats, hung tasks and leaks do
+# not: the dmesg and kmemleak checks of tests/lib.sh catch those);
+# loglevel=5 puts warnings on the serial console despite "quiet", so that
+# the splat of a guest that died is in its serial.log.
+LAB_DEBUG_APPEND=""
+if lab_debug_kernel; then LAB_DEBUG_APPEND="panic_on_warn=1 loglevel=5"; fi
 
 LAB_PEER_IP4=198.18.0.1
 LAB_PEER_IP6=fd00::1
@@ -47,6 +68,15 @@ lab_die() { echo "lab: error: $*" >&2; exit 1; }
 
 lab_now_ms() { date +%s%3N; }
 
+# lab_err_trap NAME: a script under set -e that dies says where: the
+# command, its status and the call stack, as "NAME: ..." (set -E: in
+# functions too; only the script's own shell, not a subshell's).
+lab_err_trap() {
+	set -E
+	# shellcheck disable=SC2064 # NAME is fixed now, the rest at the trap
+	trap "rc=\$?; [ \"\$BASHPID\" != \$\$ ] || echo \"$1: \\\"\$BASH_COMMAND\\\" exited \$rc in \${FUNCNAME[*]:-main} (lines \$LINENO \${BASH_LINENO[*]})\" >&2" ERR
+}
+
 # lab_busywait TIMEOUT_MS CMD...: runs CMD until it succeeds or time is up.
 lab_busywait() {
 	local timeout=$1 start
@@ -58,14 +88,32 @@ lab_busywait() {
 	done
 }
 
-lab_kernel_version() { cat "$LAB_BUILD/lab/kver"; }
+# The guest's kernel: $LAB_KVER, else Debian's default (scripts/lab/kernel-version);
+# make lab-deps (LAB_KVER=... for another) builds what it boots into lab_img.
+# With LAB_KERNEL=debug, the debug kernel's release (6.1.N-vfpath-debug).
+lab_kernel_version() {
+	if lab_debug_kernel; then
+		"$LAB_TOP/scripts/build/debug-kernel" --release ||
+			lab_die "no debug kernel: run 'make lab-deps LAB_KERNEL=debug'"
+		return
+	fi
+	"$LAB_TOP/scripts/lab/kernel-version" || lab_die "no guest kernel (see above)"
+}
+# lab_img [KVER]: where that is (build/lab/KVER/, as the Makefile's LAB).
+lab_img() { echo "$LAB_BUILD/lab/${1:-$(lab_kernel_version)}"; }
+# lab_kernel_image KVER: what QEMU boots there: Debian's kernel as an
+# uncompressed vmlinux through its PVH entry (no xz under TCG), the debug
+# kernel as its bzImage (its PVH entry cannot run under KASAN).
+lab_kernel_image() {
+	if lab_debug_kernel; then echo "$(lab_img "$1")/bzImage-$1"; else echo "$(lab_img "$1")/vmlinux-$1"; fi
+}
 
 # lab_init: names this lab instance and makes its state directory.
 lab_init() {
 	[ -z "$LAB_ID" ] || return 0
 	[ "$(id -u)" -eq 0 ] || lab_die "the lab needs root (namespaces, taps)"
-	[ -x "$LAB_QMP" ] && [ -e "$LAB_BUILD/lab/initramfs.cpio" ] ||
-		lab_die "lab not built: run 'make lab-deps'"
+	[ -x "$LAB_QMP" ] && [ -e "$(lab_img)/initramfs.cpio" ] ||
+		lab_die "lab not built for $(lab_kernel_version): run 'make lab-deps${LAB_KVER:+ LAB_KVER=$LAB_KVER}${LAB_KERNEL:+ LAB_KERNEL=$LAB_KERNEL}'"
 	LAB_ID=$(printf '%04x' $((RANDOM % 65536)))
 	LAB_DIR=$(mktemp -d "/tmp/vfpath-lab-$LAB_ID.XXXX")
 }
@@ -138,7 +186,8 @@ lab_guest_dir() { echo "$LAB_DIR/$1"; }
 #   vf-later  like auto, but the e1000e is not plugged: a test hot-plugs it
 #   virtio    virtio-net only
 #   vf        the e1000e only (a guest without failover, for comparisons)
-# LAB_MAC overrides the MAC (a second guest on the bridge needs its own).
+# LAB_MAC overrides the MAC (a second guest on the bridge needs its own);
+# LAB_VIRTIO_OPTS is appended to virtio-net's properties (",host_mtu=1500").
 lab_nic_args() {
 	local g=$1 mode=$2 fo=""
 	case "$mode" in
@@ -148,7 +197,7 @@ lab_nic_args() {
 	esac
 	if [ "$mode" != vf ]; then
 		echo "-netdev tap,id=hn0,ifname=$g-s,script=no,downscript=no"
-		echo "-device virtio-net-pci,netdev=hn0,mac=${LAB_MAC:-$LAB_GUEST_MAC},id=net0,romfile=$fo"
+		echo "-device virtio-net-pci,netdev=hn0,mac=${LAB_MAC:-$LAB_GUEST_MAC},id=net0,romfile=$fo${LAB_VIRTIO_OPTS:-}"
 	fi
 	echo "-device pcie-root-port,id=rp1,slot=1,chassis=1"
 	[ "$mode" = virtio ] && return 0
@@ -225,9 +274,9 @@ lab_qemu_launch() {
 	if ! lab_host "$qemu" -name "vfpath-$LAB_ID-$g" \
 		-accel tcg -M q35 -m "$LAB_MEM" -smp 1 \
 		-nodefaults -no-user-config -display none -no-reboot \
-		-kernel "$LAB_BUILD/lab/vmlinux-$kver" \
-		-initrd "$LAB_BUILD/lab/initramfs.cpio" \
-		-append "console=ttyS0 panic=-1 quiet ${LAB_APPEND:-}" \
+		-kernel "$(lab_kernel_image "$kver")" \
+		-initrd "$(lab_img "$kver")/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 quiet ${LAB_DEBUG_APPEND:+$LAB_DEBUG_APPEND }${LAB_APPEND:-}" \
 		-serial "file:$dir/serial.log" \
 		-qmp "unix:$dir/qmp.sock,server=on,wait=off" \
 		-qmp "unix:$dir/qmp-events.sock,server=on,wait=off" \
@@ -328,20 +377,76 @@ lab_vfpath_migrate() {
 	return $rc
 }
 
+# What fails a guest's kernel log: warnings, BUGs, refcount problems,
+# leaked netdev references, oopses, panics; on the debug kernel also what
+# its checks print (most of their reports begin with WARNING: or BUG:, not
+# all): lockdep, PROVE_RCU, atomic sleep, KASAN, UBSAN, debug objects,
+# list corruption, hung tasks, RCU stalls, the refcount tracker's leaks.
+LAB_DMESG_BAD='WARNING:|BUG:|refcount_t|unregister_netdevice: waiting|Oops|general protection|RIP:|Kernel panic'
+LAB_DMESG_BAD_DEBUG='possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|BUG: sleeping function|BUG: KASAN|UBSAN:|ODEBUG:|list_(add|del) corruption|INFO: task .* blocked|rcu: INFO:|detected stall|leaked reference'
+lab_dmesg_bad_re() {
+	if lab_debug_kernel; then echo "$LAB_DMESG_BAD|$LAB_DMESG_BAD_DEBUG"; else echo "$LAB_DMESG_BAD"; fi
+}
+
 # lab_guest_dmesg_bad GUEST: prints what the guest kernel logged of
 # warnings, BUGs, refcount problems and leaked netdev references.
 # A guest whose log cannot be read (its agent or kernel dead) is bad too:
-# that is said, and the status is 2.
+# that is said, and the status is 2. On the debug kernel, where a WARN
+# kills the guest (panic_on_warn), what its serial console says of it is
+# added.
 lab_guest_dmesg_bad() {
-	local out
+	local out splat
 	out=$(lab_guest "$1" "dmesg >/tmp/dmesg.all || exit 2
-		grep -E 'WARNING:|BUG:|refcount_t|unregister_netdevice: waiting|Oops|general protection|RIP:|Kernel panic' /tmp/dmesg.all
+		grep -E '$(lab_dmesg_bad_re)' /tmp/dmesg.all
 		echo vfpath-dmesg-read" 2>&1) || true
 	if ! grep -qx vfpath-dmesg-read <<<"$out"; then
+		if lab_debug_kernel; then
+			splat=$(grep -E "$(lab_dmesg_bad_re)" "$(lab_guest_dir "$1")/serial.log" 2>/dev/null |
+				head -n 4 | tr -d '\r' | awk 'NR > 1 { printf " | " } { printf "%s", $0 }')
+			[ -z "$splat" ] || out="${out:-no answer from its agent}; its serial console: $splat"
+		fi
 		echo "the guest's kernel log could not be read: ${out:-no answer from its agent}"
 		return 2
 	fi
 	grep -vx vfpath-dmesg-read <<<"$out" || true
+}
+
+# Leaks that fail a test: those whose allocation went through vfpath, its
+# drop-in, the failover core or the netdev code of the kernel or of the
+# drivers vfpath pairs (the rest, such as boot-time objects of ACPI, is
+# only counted).
+LAB_KMEMLEAK_OURS='\[(vfpath|net_failover|failover|virtio_net|e1000e)\]|alloc_netdev|register_netdev|netdev_|netif_|__dev_|dev_(addr|uc|mc)_|rtnl_|rtnetlink'
+
+# lab_guest_kmemleak GUEST: on the debug kernel, has kmemleak scan the
+# guest's memory and prints the leaks that involve vfpath or netdev code,
+# one line each (status 1); status 2 if kmemleak could not scan. Two
+# scans 5 s apart, as kmemleak's documentation advises: it reports only
+# objects older than 5 s at a scan's start, and the second scan drops the
+# false positives of the first (a pointer that was in flight). The whole
+# report is kept in the guest's directory as kmemleak.txt.
+lab_guest_kmemleak() {
+	local out rep
+	rep=$(lab_guest_dir "$1")/kmemleak.txt
+	out=$(LAB_EXEC_TIMEOUT_MS=${LAB_KMEMLEAK_TIMEOUT_MS:-300000} lab_guest "$1" "k=/sys/kernel/debug/kmemleak
+		echo scan > \$k && sleep 5 && echo scan > \$k || { echo kmemleak cannot scan:; dmesg | grep kmemleak | tail -n 3; exit 2; }
+		cat \$k; echo vfpath-kmemleak-read" 2>&1) || true
+	if ! grep -qx vfpath-kmemleak-read <<<"$out"; then
+		echo "no scan: $(tr '\n' ' ' <<<"${out:-no answer from its agent}")"
+		return 2
+	fi
+	grep -vx vfpath-kmemleak-read <<<"$out" >"$rep"
+	# One line per object: its size, the task, the backtrace's functions.
+	OURS=$LAB_KMEMLEAK_OURS awk '
+		function flush() {
+			if (obj != "" && bt ~ ENVIRON["OURS"])
+				print obj ": " bt
+			obj = ""; bt = ""
+		}
+		/^unreferenced object/ { flush(); obj = $0; sub(/^unreferenced object 0x[0-9a-f]+ /, "", obj); sub(/:$/, "", obj); next }
+		/^ *comm / { c = $0; sub(/^ *comm /, "", c); sub(/, jiffies.*/, "", c); obj = obj " " c; next }
+		/^ *\[<[0-9a-f]+>\]/ { f = $0; sub(/^ *\[<[0-9a-f]+>\] /, "", f); bt = (bt == "" ? f : bt " < " f) }
+		END { flush() }' "$rep" | grep . || return 0
+	return 1
 }
 
 LAB_TCP_PORT=7100
