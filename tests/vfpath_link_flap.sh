@@ -30,11 +30,7 @@ gaps_below() {
 		{ RETMSG="longest gap to guest $gi ms, from guest $go ms (the VF was away longer than $2 ms)"; return 1; }
 }
 
-flap_setup() {
-	vfp_master_up $G && vfp_wait_path $G vf
-	check_err $? "master not on the VF"
-	log_test "$VFP_PAIRING pair up, transmit on the VF"
-}
+flap_setup() { vfp_setup_on_vf $G; }
 
 flap_link_down_up() {
 	local s0 s1 carrier syn tx0 tx1 rx0 rx1
