@@ -3,12 +3,15 @@
 # machine) in auto pairing, and a seed from the clock (printed, so that a
 # failure replays) in STANDBY pairing, each under flows both ways and a TCP
 # connection with every invariant checked after every step.
-# CHAOS_SEED, CHAOS_STEPS, CHAOS_MINUTES override the defaults.
+# CHAOS_SEED, CHAOS_STEPS, CHAOS_MINUTES override the defaults: in make
+# check 28 steps (seed 7: three migrations, the first at step 23) and one
+# minute, in make check-all (VFPATH_CHECK_ALL) 40 steps and two minutes.
 source "$(dirname "$0")/lib.sh"
 
 ALL_TESTS="chaos_fixed_seed chaos_clock_seed"
 CHAOS=$TESTS_DIR/../scripts/chaos
 OUT=$(mktemp -d)
+if [ -n "${VFPATH_CHECK_ALL:-}" ]; then STEPS=40 MINUTES=2; else STEPS=28 MINUTES=1; fi
 
 # run_chaos NAME ARGS...: one run; its table as INFO, its verdict.
 run_chaos() {
@@ -23,6 +26,10 @@ run_chaos() {
 		mkdir -p "$LAB_BUILD/test-logs"
 		cp "$OUT/$n/steps.txt" "$LAB_BUILD/test-logs/chaos-$n-steps.txt" 2>/dev/null &&
 			log_info "replay: scripts/chaos --replay build/test-logs/chaos-$n-steps.txt $*"
+		printf '%s\n' "$out" >"$LAB_BUILD/test-logs/chaos-$n.log"
+		# What the lab and the tools said last, before the verdict.
+		grep -E '^(lab|vfpath-migrate|vfpath-qmp|flowgen)' <<<"$out" | tail -n 6 |
+			sed 's/^/INFO: said: /' || true
 		check_err 1 "$(grep -m 1 -E '^chaos: (FAILED|error)|^lab: error' <<<"$out" || echo "scripts/chaos exited $rc")"
 	fi
 	# Every step ran its checks: as many records as steps.
@@ -31,13 +38,13 @@ run_chaos() {
 }
 
 chaos_fixed_seed() {
-	local seed=${CHAOS_SEED:-7} steps=${CHAOS_STEPS:-40}
+	local seed=${CHAOS_SEED:-7} steps=${CHAOS_STEPS:-$STEPS}
 	run_chaos fixed --seed "$seed" --steps "$steps" --pairing auto
 	log_test "chaos: seed $seed, $steps steps, auto pairing: every invariant after every step"
 }
 
 chaos_clock_seed() {
-	local seed min=${CHAOS_MINUTES:-2}
+	local seed min=${CHAOS_MINUTES:-$MINUTES}
 	seed=$(( $(date +%s%N) / 1000 % 32768 ))
 	log_info "seed from the clock: $seed (replay: scripts/chaos --seed $seed --pairing standby)"
 	run_chaos clock --seed "$seed" --minutes "$min" --pairing standby

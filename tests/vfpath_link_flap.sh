@@ -19,8 +19,6 @@ G=vm1
 
 set_link() { vfp_set_link $G "$1"; }
 
-slave_count() { lab_guest $G "cat /sys/class/net/$1/statistics/$2"; }
-
 # gaps_below NAME MS: no gap in either flow NAME-in, NAME-out reached MS.
 gaps_below() {
 	local gi go
@@ -32,19 +30,38 @@ gaps_below() {
 
 flap_setup() { vfp_setup_on_vf $G; }
 
+# slave_tx_rx NETDEV: "TX RX" packets of a slave, read in one call.
+slave_tx_rx() {
+	lab_guest $G "cat /sys/class/net/$1/statistics/tx_packets \
+		/sys/class/net/$1/statistics/rx_packets" | xargs
+}
+
+# flows_running NAME: neither of the flows NAME has sent its last packet.
+flows_running() {
+	[ ! -s "$LAB_DIR/$1-in-tx.json" ] && lab_guest $G "[ ! -s /tmp/$1-out-tx.json ]"
+}
+
 flap_link_down_up() {
-	local s0 s1 carrier syn tx0 tx1 rx0 rx1
+	local s0 s1 carrier syn tx0 tx1 rx0 rx1 t0 t1
 	syn=$(lab_guest_netdev_by_driver $G virtio_net)
 	s0=$(vfp_sys $G switches)
-	vfp_flows_start $G ld 8
+	# 12 s of flows: the window below ends 5-6 s after they start here,
+	# 11 s on the debug kernel or a machine twice as slow (each call into
+	# the guest takes longer); past their end it would count nothing.
+	t0=$(date +%s%N)
+	vfp_flows_start $G ld 12
 	check_err $? "flows did not start"
 	sleep 2
 	set_link false
 	busywait 5000 vfp_path_is $G synthetic
 	check_err $? "transmit did not leave the VF on link down"
-	tx0=$(slave_count "$syn" tx_packets) rx0=$(slave_count "$syn" rx_packets)
+	read -r tx0 rx0 <<<"$(slave_tx_rx "$syn")"
 	sleep 2
-	tx1=$(slave_count "$syn" tx_packets) rx1=$(slave_count "$syn" rx_packets)
+	read -r tx1 rx1 <<<"$(slave_tx_rx "$syn")"
+	t1=$(date +%s%N)
+	log_info "the 2 s window ended $(((t1 - t0) / 1000000)) ms after the flows began to start"
+	flows_running ld
+	check_err $? "a flow had ended before the 2 s window did ($(((t1 - t0) / 1000000)) ms after they began to start): the window saw less than 2 s of it"
 	set_link true
 	vfp_wait_path $G vf 15000
 	check_err $? "transmit not back on the VF after link up"

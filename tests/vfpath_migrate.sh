@@ -44,7 +44,7 @@ hop() {
 	tl=$LAB_DIR/$n-timeline.json
 	LAB_SWITCH_OVER=$via lab_hop "$src" "$dst" "$n" $SECS "$VFP_RATE" || rc=$?
 	[ $rc -eq 0 ] && [ "$(jq -r .result "$tl")" = ok ]
-	check_err $? "lab_hop exit $rc: $(jq -r .error "$tl" 2>/dev/null)"
+	check_err $? "${LAB_HOP_ERR:-"timeline result $(jq -r .result "$tl" 2>/dev/null)"}"
 	G=$dst
 	vfp_path_is "$dst" vf &&
 		[ "$(lab_guest "$dst" "ls /sys/class/net/$VFP_MASTER | grep -c '^lower_'")" = 2 ]

@@ -533,45 +533,71 @@ lab_hop_span() {
 # receivers know the count (--expect), so loss at the tail counts too.
 lab_flows_start() {
 	local g=$1 n=$2 secs=$3 rate=$4 count=$(($3 * $4))
+	LAB_FLOWS_ERR="the guest's receiver did not start ($g)"
 	fg_guest_recv "$g" "$n-in" 7001 --duration $((secs + 60)) --expect $count || return 1
+	LAB_FLOWS_ERR="the peer's receiver did not start"
 	fg_ns_recv "$LAB_PEER_NS" "$n-out" 7002 --duration $((secs + 60)) --expect $count || return 1
+	LAB_FLOWS_ERR="the peer's sender did not start"
 	fg_ns_send "$LAB_PEER_NS" "$n-in-tx" "$LAB_GUEST_IP4" 7001 \
-		--rate "$rate" --count $count
+		--rate "$rate" --count $count || return 1
+	LAB_FLOWS_ERR="the guest's sender did not start ($g)"
 	fg_guest_send "$g" "$n-out-tx" "$LAB_PEER_IP4" 7002 \
-		--rate "$rate" --count $count
+		--rate "$rate" --count $count || return 1
+	LAB_FLOWS_ERR=""
 }
 
 # lab_hop SRC DST NAME SECS [RATE]: starts DST, runs flowgen both ways for
 # SECS s at RATE pps (default 1000), migrates after 2 s with vfpath-migrate
 # and waits for the flows. Leaves $LAB_DIR/NAME-timeline.json: the
 # timeline with "flows" {to_guest, from_guest} filled in. Returns
-# vfpath-migrate's exit status, or 1 if a flow report is missing.
+# vfpath-migrate's exit status, or 1 if a flow failed to start or its
+# report is missing; LAB_HOP_ERR then says which (and vfpath-migrate's
+# error, from its timeline or the last line it printed).
 lab_hop() {
-	local src=$1 dst=$2 n=$3 secs=$4 rate=${5:-1000} rc=0 tl
-	tl=$LAB_DIR/$n-timeline.json
+	local src=$1 dst=$2 n=$3 secs=$4 rate=${5:-1000} rc=0 tl err
+	tl=$LAB_DIR/$n-timeline.json err=$LAB_DIR/$n-migrate.err
+	LAB_HOP_ERR=""
 	lab_guest_incoming "$src" "$dst"
 	[ -z "${LAB_PCAP:-}" ] || lab_pcap_start "$n"
-	lab_flows_start "$src" "$n" "$secs" "$rate" || return 1
+	lab_flows_start "$src" "$n" "$secs" "$rate" ||
+		{ LAB_HOP_ERR="flows $n did not start: $LAB_FLOWS_ERR"; return 1; }
 	sleep 2
-	lab_vfpath_migrate "$src" "$dst" --out "$tl" || rc=$?
+	lab_vfpath_migrate "$src" "$dst" --out "$tl" 2>"$err" || rc=$?
+	cat "$err" >&2
+	if [ $rc -ne 0 ]; then
+		LAB_HOP_ERR=$(jq -r '.error // empty' "$tl" 2>/dev/null || true)
+		if [ -z "$LAB_HOP_ERR" ]; then
+			LAB_HOP_ERR="no error in a timeline; it printed: $(grep -v '^$' "$err" | tail -n 1)"
+		fi
+		LAB_HOP_ERR="vfpath-migrate exit $rc: $LAB_HOP_ERR"
+	fi
 	if [ $rc -eq 0 ]; then lab_hop_flows "$tl" "$dst" "$n"; else lab_hop_flows "$tl" "$src" "$n"; fi ||
-		return 1
+		{ LAB_HOP_ERR=${LAB_HOP_ERR:-"flows $n: $LAB_FLOWS_ERR"}; return 1; }
 	return $rc
 }
 
 # lab_hop_flows TIMELINE GUEST NAME: waits for the flows NAME (started by
 # lab_flows_start; the guest now runs as GUEST) and adds their loss to
 # TIMELINE as "flows" {to_guest, from_guest}. Fails if a receiver saw no
-# FIN (its sender died, or the flow's end was lost).
+# FIN (its sender died, or the flow's end was lost); LAB_FLOWS_ERR says
+# which.
 lab_hop_flows() {
 	local tl=$1 g=$2 n=$3
-	fg_guest_report "$g" "$n-in" 90000 && fg_wait "$n-out" 90000 || return 1
+	LAB_FLOWS_ERR=""
+	fg_guest_report "$g" "$n-in" 90000 ||
+		{ LAB_FLOWS_ERR="no report from the guest's receiver ($g): $(lab_guest "$g" \
+			"tail -n 2 /tmp/$n-in.log" 2>&1 | tr '\n' ' ')"; return 1; }
+	fg_wait "$n-out" 90000 ||
+		{ LAB_FLOWS_ERR="no report from the peer's receiver: $(tail -n 2 "$LAB_DIR/$n-out.log" |
+			tr '\n' ' ')"; return 1; }
 	jq --slurpfile i "$LAB_DIR/$n-in.json" --slurpfile o "$LAB_DIR/$n-out.json" \
 		'.flows = {to_guest: ($i[0] | {lost, received: .unique, expected, max_gap_ms, fin}),
 			   from_guest: ($o[0] | {lost, received: .unique, expected, max_gap_ms, fin})}' \
-		"$tl" >"$tl.new" && mv "$tl.new" "$tl" || return 1
+		"$tl" >"$tl.new" && mv "$tl.new" "$tl" ||
+		{ LAB_FLOWS_ERR="no timeline $tl to add the flows to"; return 1; }
 	jq -e '.flows.to_guest.fin and .flows.from_guest.fin' "$tl" >/dev/null ||
-		{ lab_log "flows $n: no FIN ($(jq -c '[.flows[].fin]' "$tl"))"; return 1; }
+		{ LAB_FLOWS_ERR="no FIN ($(jq -c '[.flows[].fin]' "$tl"))"; lab_log "flows $n: $LAB_FLOWS_ERR"
+		  return 1; }
 }
 
 # lab_migrate SRC DST: migrates SRC's guest to DST (started by
@@ -682,7 +708,7 @@ fg_guest_recv() {
 	lab_guest "$g" "rm -f /tmp/$name.ready; setsid flowgen recv --port $port \
 		--ready /tmp/$name.ready --out /tmp/$name.json $* </dev/null \
 		>/tmp/$name.log 2>&1 &" || return 1
-	lab_busywait 10000 lab_guest "$g" "test -e /tmp/$name.ready"
+	lab_busywait 30000 lab_guest "$g" "test -e /tmp/$name.ready"
 }
 
 # fg_guest_send GUEST NAME DST PORT [ARGS...]: starts a detached sender.
@@ -707,7 +733,7 @@ fg_ns_recv() {
 	ip netns exec "$ns" "$LAB_BUILD/bin/flowgen" recv --port "$port" \
 		--ready "$LAB_DIR/$name.ready" --out "$LAB_DIR/$name.json" "$@" \
 		</dev/null >"$LAB_DIR/$name.log" 2>&1 &
-	lab_busywait 10000 test -e "$LAB_DIR/$name.ready"
+	lab_busywait 30000 test -e "$LAB_DIR/$name.ready"
 }
 
 # fg_ns_send NS NAME DST PORT [ARGS...]: a sender in a lab namespace.
