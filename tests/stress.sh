@@ -20,6 +20,8 @@ else
 fi
 [ $src -eq 0 ] && grep -q "^$((2 * N * nb)) of $((2 * N * nb)) migrations" <<<"$out"
 rc=$?
+# A failed run's whole output (what vfpath-migrate printed too) outlives it.
+[ $rc -eq 0 ] || { mkdir -p "$LAB_BUILD/test-logs"; printf '%s\n' "$out" >"$LAB_BUILD/test-logs/stress-run.log"; }
 why=$(grep -E '^[a-z]+ migration [0-9]+:' <<<"$out" | grep -v ', ok$' | head -n 3)
 [ -n "$why" ] || why=$(grep -m 1 -E '^(lab|stress): ' <<<"$out")
 check_err $rc "${why:-stress exited $src, see the lines above}"

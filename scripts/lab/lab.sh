@@ -567,7 +567,7 @@ lab_hop() {
 	if [ $rc -ne 0 ]; then
 		LAB_HOP_ERR=$(jq -r '.error // empty' "$tl" 2>/dev/null || true)
 		if [ -z "$LAB_HOP_ERR" ]; then
-			LAB_HOP_ERR="no error in a timeline; it printed: $(grep -v '^$' "$err" | tail -n 1)"
+			LAB_HOP_ERR="no error in a timeline; it printed: $(sed '/^$/d' "$err" | tail -n 1)"
 		fi
 		LAB_HOP_ERR="vfpath-migrate exit $rc: $LAB_HOP_ERR"
 	fi
