@@ -402,7 +402,7 @@ lab_guest_dmesg_bad() {
 	if ! grep -qx vfpath-dmesg-read <<<"$out"; then
 		if lab_debug_kernel; then
 			splat=$(grep -E "$(lab_dmesg_bad_re)" "$(lab_guest_dir "$1")/serial.log" 2>/dev/null |
-				head -n 4 | tr -d '\r' | awk 'NR > 1 { printf " | " } { printf "%s", $0 }')
+				head -n 4 | tr -d '\r' | awk 'NR > 1 { printf " | " } { printf "%s", $0 }' || true)
 			[ -z "$splat" ] || out="${out:-no answer from its agent}; its serial console: $splat"
 		fi
 		echo "the guest's kernel log could not be read: ${out:-no answer from its agent}"
