@@ -36,11 +36,6 @@ slave_tx_rx() {
 		/sys/class/net/$1/statistics/rx_packets" | xargs
 }
 
-# flows_running NAME: neither of the flows NAME has sent its last packet.
-flows_running() {
-	[ ! -s "$LAB_DIR/$1-in-tx.json" ] && lab_guest $G "[ ! -s /tmp/$1-out-tx.json ]"
-}
-
 flap_link_down_up() {
 	local s0 s1 carrier syn tx0 tx1 rx0 rx1 t0 t1
 	syn=$(lab_guest_netdev_by_driver $G virtio_net)
@@ -62,7 +57,7 @@ flap_link_down_up() {
 	read -r tx1 rx1 <<<"$(slave_tx_rx "$syn")"
 	t1=$(date +%s%N)
 	log_info "the 2 s window ended $(((t1 - t0) / 1000000)) ms after the flows began to start"
-	flows_running ld
+	lab_flows_running $G ld
 	check_err $? "a flow had ended before the 2 s window did ($(((t1 - t0) / 1000000)) ms after they began to start): the window saw less than 2 s of it"
 	set_link true
 	vfp_wait_path $G vf 15000

@@ -546,6 +546,12 @@ lab_flows_start() {
 	LAB_FLOWS_ERR=""
 }
 
+# lab_flows_running GUEST NAME: neither sender of the flows NAME (started by
+# lab_flows_start) has sent its last packet yet.
+lab_flows_running() {
+	[ ! -s "$LAB_DIR/$2-in-tx.json" ] && lab_guest "$1" "[ ! -s /tmp/$2-out-tx.json ]"
+}
+
 # lab_hop SRC DST NAME SECS [RATE]: starts DST, runs flowgen both ways for
 # SECS s at RATE pps (default 1000), migrates after 2 s with vfpath-migrate
 # and waits for the flows. Leaves $LAB_DIR/NAME-timeline.json: the
