@@ -15,9 +15,11 @@
 #   make dkms-source-dropin  the same for the optional DKMS package
 #                   vfpath-dropin (/usr/src/vfpath-dropin-VERSION)
 #   make check      installs what it needs, builds, runs every test (with
-#                   the fast mutations of tests/mutations/)
-#   make check-all  make check with every mutation (MUTATE_SET=all) and
-#                   every datapath suite on the second kernel
+#                   the fast mutations of tests/mutations/; the datapath
+#                   suites and chaos also on the debug kernel, built first)
+#   make check-all  make check with every mutation (MUTATE_SET=all), every
+#                   datapath suite on the second kernel in both pairings,
+#                   STANDBY on the debug kernel, chaos on Debian's kernel
 #   make mutate     only the mutations, all of them (MUTATE_ONLY="NAME..."
 #                   for some): each breaks one claim, its tests must fail
 #   make demo       boots the lab guest, pairs, migrates there and back under
@@ -30,8 +32,8 @@
 #   make chaos      a seeded random sequence of VF, link, MTU, mode, rename,
 #                   VLAN, module and migration steps under traffic, with
 #                   invariants after each (CHAOS_ARGS="--seed N --minutes M")
-#   make soak       chaos for SOAK_MINUTES (60) on the debug kernel, then
-#                   STRESS_N (50) round trips there; a summary table
+#   make soak       STRESS_N (50) round trips on the debug kernel, then
+#                   chaos for SOAK_MINUTES (60) there; a summary table
 #   make kernels    vfpath.ko and the drop-in, W=1, against every kernel of
 #                   the matrix (README.md, "Kernels"): Debian 12's 6.1 and
 #                   6.12, generic and cloud, and the newest Debian has
@@ -271,8 +273,8 @@ CHAOS_ARGS ?=
 chaos: lab-deps
 	@$(TOP)/scripts/chaos $(CHAOS_ARGS)
 
-# make soak: chaos for SOAK_MINUTES (60) on the debug kernel, then
-# STRESS_N (50) round trips on it (scripts/soak); not in make check.
+# make soak: STRESS_N (50) round trips on the debug kernel, then chaos
+# for SOAK_MINUTES (60) on it (scripts/soak); not in make check.
 SOAK_MINUTES ?= 60
 soak: setup
 	@$(MAKE) -s lab-deps LAB_KERNEL=debug

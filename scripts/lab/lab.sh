@@ -552,6 +552,29 @@ lab_flows_running() {
 	[ ! -s "$LAB_DIR/$2-in-tx.json" ] && lab_guest "$1" "[ ! -s /tmp/$2-out-tx.json ]"
 }
 
+# lab_guest_evidence GUEST: what a failed check leaves to read once the lab
+# is gone: the guest's netdevs and masters, its PCI functions and their
+# drivers, its kernel log's end, and QEMU's view of its PCI bus (stderr).
+lab_guest_evidence() {
+	local g=$1
+	{
+		echo "== evidence from guest $g"
+		lab_guest "$g" 'ip -br link; for m in /sys/class/net/*/vfpath; do
+			[ -d "$m" ] || continue
+			echo "${m%/vfpath}: path $(cat $m/active_path), reason $(cat $m/last_switch_reason 2>/dev/null)"
+		done
+		for d in /sys/bus/pci/devices/*; do
+			echo "pci ${d##*/} $(cat $d/vendor):$(cat $d/device) driver $(basename "$(readlink $d/driver)" 2>/dev/null)"
+		done
+		dmesg | tail -n 40' 2>&1 || echo "(its agent did not answer)"
+		echo "== QEMU $g: devices on the VF's bus"
+		lab_qmp "$g" human-monitor-command '{"command-line": "info pci"}' 2>&1 |
+			jq -r '.return // .' 2>/dev/null | grep -E 'Bus|Ethernet|id "' | tail -n 20 || true
+		echo "== serial console of $g (last 20 lines)"
+		tail -n 20 "$(lab_guest_dir "$g")/serial.log" 2>/dev/null || true
+	} | sed 's/^/lab: evidence: /' >&2
+}
+
 # lab_hop SRC DST NAME SECS [RATE]: starts DST, runs flowgen both ways for
 # SECS s at RATE pps (default 1000), migrates after 2 s with vfpath-migrate
 # and waits for the flows. Leaves $LAB_DIR/NAME-timeline.json: the
@@ -577,7 +600,12 @@ lab_hop() {
 		fi
 		LAB_HOP_ERR="vfpath-migrate exit $rc: $LAB_HOP_ERR"
 	fi
-	if [ $rc -eq 0 ]; then lab_hop_flows "$tl" "$dst" "$n"; else lab_hop_flows "$tl" "$src" "$n"; fi ||
+	# Where the guest runs now: on DST once QEMU said the migration
+	# completed, even if what came after it failed.
+	local on=$src
+	[ $rc -ne 0 ] && ! jq -e '.qemu.status == "completed" or any(.phases[]; .phase == "migrated")' \
+		"$tl" >/dev/null 2>&1 || on=$dst
+	lab_hop_flows "$tl" "$on" "$n" ||
 		{ LAB_HOP_ERR=${LAB_HOP_ERR:-"flows $n: $LAB_FLOWS_ERR"}; return 1; }
 	return $rc
 }
