@@ -570,6 +570,11 @@ lab_guest_evidence() {
 		echo "== QEMU $g: devices on the VF's bus"
 		lab_qmp "$g" human-monitor-command '{"command-line": "info pci"}' 2>&1 |
 			jq -r '.return // .' 2>/dev/null | grep -E 'Bus|Ethernet|id "' | tail -n 20 || true
+		# A kernel's report starts well before its last 20 lines (a
+		# panic's stack alone is longer): its first 80 lines too.
+		echo "== serial console of $g: the first kernel report (80 lines), then the last 20 lines"
+		awk '/(BUG|WARNING|INFO|Oops|Kernel panic|KASAN|UBSAN|kmemleak|Out of memory|invoked oom-killer|refcount_t|hung_task|circular locking|suspicious RCU)/ && !n { n = 1 }
+			n && n++ <= 80' "$(lab_guest_dir "$g")/serial.log" 2>/dev/null || true
 		echo "== serial console of $g (last 20 lines)"
 		tail -n 20 "$(lab_guest_dir "$g")/serial.log" 2>/dev/null || true
 	} | sed 's/^/lab: evidence: /' >&2
