@@ -3,11 +3,11 @@
 # machine) in auto pairing, and a seed from the clock (printed, so that a
 # failure replays) in STANDBY pairing, each under flows both ways and a TCP
 # connection with every invariant checked after every step.
-# CHAOS_SEED, CHAOS_STEPS, CHAOS_MINUTES override the defaults: 28 steps
-# and one minute on Debian's kernel (make check-all), 40 and two with
-# VFPATH_CHECK_ALL; on the debug kernel (LAB_KERNEL=debug), where a step
-# takes 3-4 times as long, 10 steps and one minute (make check), 20 and
-# two with VFPATH_CHECK_ALL.
+# CHAOS_SEED, CHAOS_STEPS, CHAOS_MINUTES override the defaults: on
+# Debian's kernel 28 steps and one minute (tests/run chaos by hand), 40
+# and two with VFPATH_CHECK_ALL (make check-all); on the debug kernel
+# (LAB_KERNEL=debug), where a step takes 3-4 times as long, 10 steps and
+# one minute (make check), 20 and two with VFPATH_CHECK_ALL.
 source "$(dirname "$0")/lib.sh"
 
 ALL_TESTS="chaos_fixed_seed chaos_clock_seed"

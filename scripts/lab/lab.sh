@@ -580,6 +580,14 @@ lab_guest_evidence() {
 	} | sed 's/^/lab: evidence: /' >&2
 }
 
+# lab_hop_where RC TIMELINE SRC DST: where the guest runs after a
+# migration that exited RC: on DST once QEMU said it completed, even if
+# what came after it failed; else still on SRC.
+lab_hop_where() {
+	[ "$1" -ne 0 ] && ! jq -e '.qemu.status == "completed" or any(.phases[]; .phase == "migrated")' \
+		"$2" >/dev/null 2>&1 && echo "$3" || echo "$4"
+}
+
 # lab_hop SRC DST NAME SECS [RATE]: starts DST, runs flowgen both ways for
 # SECS s at RATE pps (default 1000), migrates after 2 s with vfpath-migrate
 # and waits for the flows. Leaves $LAB_DIR/NAME-timeline.json: the
@@ -605,12 +613,7 @@ lab_hop() {
 		fi
 		LAB_HOP_ERR="vfpath-migrate exit $rc: $LAB_HOP_ERR"
 	fi
-	# Where the guest runs now: on DST once QEMU said the migration
-	# completed, even if what came after it failed.
-	local on=$src
-	[ $rc -ne 0 ] && ! jq -e '.qemu.status == "completed" or any(.phases[]; .phase == "migrated")' \
-		"$tl" >/dev/null 2>&1 || on=$dst
-	lab_hop_flows "$tl" "$on" "$n" ||
+	lab_hop_flows "$tl" "$(lab_hop_where "$rc" "$tl" "$src" "$dst")" "$n" ||
 		{ LAB_HOP_ERR=${LAB_HOP_ERR:-"flows $n: $LAB_FLOWS_ERR"}; return 1; }
 	return $rc
 }
