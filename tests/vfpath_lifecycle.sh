@@ -50,7 +50,10 @@ lc_rmmod_under_traffic() {
 	check_err $? "settle_ms from insmod not applied: $(vfp_sys $G settle_ms)"
 	vfp_master_up $G && vfp_wait_path $G vf
 	check_err $? "master not on the VF"
-	vfp_flows_start $G rm 5
+	# 30 s of flows, ended by rmmod (lc_slaves_plain_nics kills them):
+	# the peer's sender starts first, and on the debug kernel the
+	# guest's starts seconds later; 5 s flows had the peer's done by then.
+	vfp_flows_start $G rm 30
 	check_err $? "flows did not start"
 	sleep 1
 	p0=$(master_packets)
@@ -61,6 +64,8 @@ lc_rmmod_under_traffic() {
 	[ "${p1% *}" -ge $((${p0% *} + VFP_RATE / 10)) ] &&
 		[ "${p1#* }" -ge $((${p0#* } + VFP_RATE / 10)) ]
 	check_err $? "no traffic through the master before rmmod: rx tx $p0 -> $p1"
+	lab_flows_running $G rm
+	check_err $? "a flow had ended before rmmod: the master was not under traffic both ways"
 	# What the master asked of its slaves must go with it.
 	lab_guest $G "ip link set $VFP_MASTER promisc on allmulticast on"
 	check_err $? "promisc/allmulti on the master failed"
