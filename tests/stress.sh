@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# A short `make stress` (STRESS_N=3) through both of vfpath-migrate's
-# back-ends: three round trips (six migrations) through QMP, then three
+# A short `make stress` (STRESS_N=2) through both of vfpath-migrate's
+# back-ends: two round trips (four migrations) through QMP, then two
 # through libvirt (`virsh migrate --live`), under flows both ways and a
 # long-lived TCP connection, every one checked (scripts/lab/stress says what).
 # The full run is `make stress STRESS_N=20 STRESS_BACKEND="qmp libvirt"`.
 source "$(dirname "$0")/lib.sh"
 
-N=${STRESS_N:-3}
+N=${STRESS_N:-2}
 BACKENDS=${STRESS_BACKEND:-qmp libvirt}
 nb=$(wc -w <<<"$BACKENDS")
 out=$("$TESTS_DIR/../scripts/lab/stress" -n "$N" -b "$BACKENDS" 2>&1)
