@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# A short `make stress` (STRESS_N=2) through both of vfpath-migrate's
-# back-ends: two round trips (four migrations) through QMP, then two
+# A short `make stress` (STRESS_N=1) through both of vfpath-migrate's
+# back-ends: one round trip (two migrations) through QMP, then one
 # through libvirt (`virsh migrate --live`), under flows both ways and a
 # long-lived TCP connection, every one checked (scripts/lab/stress says what).
 # The full run is `make stress STRESS_N=20 STRESS_BACKEND="qmp libvirt"`.
 source "$(dirname "$0")/lib.sh"
 
-N=${STRESS_N:-2}
+N=${STRESS_N:-1}
 BACKENDS=${STRESS_BACKEND:-qmp libvirt}
 nb=$(wc -w <<<"$BACKENDS")
 out=$("$TESTS_DIR/../scripts/lab/stress" -n "$N" -b "$BACKENDS" 2>&1)
