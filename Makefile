@@ -179,7 +179,7 @@ uninstall:
 	-rmdir $(MODDIR) 2>/dev/null
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 
-tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/vfpath-ctl $(BIN)/vfpath-lv-events
+tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/pagestamp $(BIN)/vfpath-ctl $(BIN)/vfpath-lv-events
 
 FDB := scripts/host/vfpath-fdb.c scripts/host/vfpath-fdb.h
 $(BIN)/vfpath-qmp: scripts/host/vfpath-qmp.c $(FDB)
@@ -199,6 +199,10 @@ $(BIN)/flowgen: tests/flowgen/flowgen.c
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -static -o $@ $<
 
+$(BIN)/pagestamp: tests/pagestamp/pagestamp.c
+	@mkdir -p $(BIN)
+	$(CC) $(TOOL_CFLAGS) -static -o $@ $<
+
 # The modules for the lab's guest kernel, whatever KDIR says.
 $(LAB)/vfpath.ko: FORCE
 	@mkdir -p $(LAB)
@@ -214,10 +218,10 @@ $(LAB)/vmlinux-%: /boot/vmlinuz-%
 	@mkdir -p $(LAB)
 	$(TOP)/scripts/lab/extract-vmlinux $< $@
 
-$(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen $(BIN)/vfpath-ctl scripts/lab/mkinitramfs scripts/lab/guest-init
+$(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen $(BIN)/pagestamp $(BIN)/vfpath-ctl scripts/lab/mkinitramfs scripts/lab/guest-init
 	$(TOP)/scripts/lab/mkinitramfs -k $(LAB_KVER) $(if $(LAB_MODBASE),-d $(LAB_MODBASE)) -o $@ -m $(LAB)/vfpath.ko \
 		-m $(LAB)/net_failover.ko \
-		-b $(BIN)/flowgen -b $(BIN)/vfpath-ctl
+		-b $(BIN)/flowgen -b $(BIN)/pagestamp -b $(BIN)/vfpath-ctl
 
 ifeq ($(LAB_KERNEL),debug)
 # The debug kernel boots from its bzImage (its PVH entry cannot run
@@ -234,10 +238,13 @@ endif
 # install packages; a plain build never does.
 ifeq ($(LAB_KERNEL),debug)
 # The kernel first (built once, then cached), then make again: this make
-# parsed without its release when it was not built yet.
+# parsed without its release when it was not built yet. The debug lab
+# runs the patched QEMU (scripts/lab/lab.sh, lab_qemu_default): built here
+# too, once, then cached.
 lab-deps: setup
 	@kdir=$$($(TOP)/scripts/build/debug-kernel) && rel=$$(cat $$kdir/include/config/kernel.release) && \
 		$(MAKE) -s LAB_KERNEL=debug tools $(BUILD)/lab/$$rel/initramfs.cpio $(BUILD)/lab/$$rel/bzImage-$$rel
+	@[ "$(QEMU)" = stock ] || $(TOP)/scripts/build/build-qemu >/dev/null
 else
 # The lab's kernel is found again after setup: on a fresh machine setup is
 # what installs it, so the LAB_KVER this make parsed with is empty.

@@ -241,13 +241,17 @@ lab_vf_unplug() {
 	lab_qmp "$1" device_del "{\"id\": \"$id\"}" wait DEVICE_DELETED "device=$id" >/dev/null
 }
 
-# lab_qemu_bin: the QEMU to launch. QEMU=stock (default: Debian's
+# lab_qemu_bin: the QEMU to launch. QEMU=stock (Debian's
 # qemu-system-x86_64) or QEMU=patched (Debian's source with qemu-patches/,
 # from scripts/build/build-qemu: built on first use, then cached). Read at each
-# launch, so one lab can run both.
+# launch, so one lab can run both. The default is stock on Debian's kernel
+# (what vfpath meets on a host) and patched on the debug kernel: stock 7.2
+# loses a TCG guest's stores during a migration (qemu-patches/0004), and
+# the debug kernel, there to find memory corruption, would report QEMU's.
+lab_qemu_default() { if lab_debug_kernel; then echo patched; else echo stock; fi; }
 lab_qemu_bin() {
 	[ -z "${LAB_QEMU_PATH:-}" ] || { echo "$LAB_QEMU_PATH"; return; }
-	case "${QEMU:-stock}" in
+	case "${QEMU:-$(lab_qemu_default)}" in
 	stock) command -v qemu-system-x86_64 ;;
 	patched) "$LAB_TOP/scripts/build/build-qemu" || lab_die "no patched QEMU (scripts/build/build-qemu failed)" ;;
 	*) lab_die "QEMU must be stock or patched, not '$QEMU'" ;;
