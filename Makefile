@@ -179,7 +179,7 @@ uninstall:
 	-rmdir $(MODDIR) 2>/dev/null
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 
-tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/pagestamp $(BIN)/vfpath-ctl $(BIN)/vfpath-lv-events
+tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/pagestamp $(BIN)/vcost $(BIN)/vfpath-ctl $(BIN)/vfpath-lv-events
 
 FDB := scripts/host/vfpath-fdb.c scripts/host/vfpath-fdb.h
 $(BIN)/vfpath-qmp: scripts/host/vfpath-qmp.c $(FDB)
@@ -203,6 +203,10 @@ $(BIN)/pagestamp: tests/pagestamp/pagestamp.c
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -static -o $@ $<
 
+$(BIN)/vcost: tests/vcost/vcost.c
+	@mkdir -p $(BIN)
+	$(CC) $(TOOL_CFLAGS) -static -o $@ $<
+
 # The modules for the lab's guest kernel, whatever KDIR says.
 $(LAB)/vfpath.ko: FORCE
 	@mkdir -p $(LAB)
@@ -218,10 +222,10 @@ $(LAB)/vmlinux-%: /boot/vmlinuz-%
 	@mkdir -p $(LAB)
 	$(TOP)/scripts/lab/extract-vmlinux $< $@
 
-$(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen $(BIN)/pagestamp $(BIN)/vfpath-ctl scripts/lab/mkinitramfs scripts/lab/guest-init
+$(LAB)/initramfs.cpio: $(LAB)/vfpath.ko $(BIN)/flowgen $(BIN)/pagestamp $(BIN)/vcost $(BIN)/vfpath-ctl scripts/lab/mkinitramfs scripts/lab/guest-init
 	$(TOP)/scripts/lab/mkinitramfs -k $(LAB_KVER) $(if $(LAB_MODBASE),-d $(LAB_MODBASE)) -o $@ -m $(LAB)/vfpath.ko \
 		-m $(LAB)/net_failover.ko \
-		-b $(BIN)/flowgen -b $(BIN)/pagestamp -b $(BIN)/vfpath-ctl
+		-b $(BIN)/flowgen -b $(BIN)/pagestamp -b $(BIN)/vcost -b $(BIN)/vfpath-ctl
 
 ifeq ($(LAB_KERNEL),debug)
 # The debug kernel boots from its bzImage (its PVH entry cannot run

@@ -13,7 +13,7 @@ ALL_TESTS="
 "
 OUT=$LAB_BUILD/bench-check
 CONFIGS="vfpath-auto vfpath-standby vfpath-standby-patched net_failover bonding raw-vf"
-SCENARIOS="tx_overhead migration vf_unplug vf_replug vf_link_flap rx_only_replug"
+SCENARIOS="migration vf_unplug vf_replug vf_link_flap rx_only_replug cost_tx_pktgen cost_tx_udp64 cost_tx_udp1400 cost_rx_udp cost_tcp cost_vxlan"
 
 bench_round() {
 	local rc=0
@@ -23,27 +23,30 @@ bench_round() {
 	[ -s "$OUT/results.json" ] && [ -s "$OUT/results.md" ] && [ -s "$OUT/migration.svg" ]
 	check_err $? "missing output: $(ls "$OUT" 2>/dev/null | xargs)"
 	log_info "$(grep -m1 '^bench: .* round' "$LAB_BUILD/bench-check.log" || true)"
-	log_test "one round of 6 configurations x 6 scenarios writes results.json, results.md, migration.svg"
+	log_test "one round of 6 configurations x 11 scenarios writes results.json, results.md, migration.svg"
 }
 
 # What each scenario records on a configuration it applies to
-# (bench-scenarios.sh; pps_ratio_vs_raw is bench-report's), as jq.
+# (bench-scenarios.sh, bench-cost.sh; overhead_vs_raw is bench-report's),
+# as jq.
 # shellcheck disable=SC2016 # a jq program
 BENCH_CELLS_JQ='
 	def flows: ["lost_to_guest", "max_gap_to_guest_ms", "lost_from_guest", "max_gap_from_guest_ms"];
 	def metrics: {
-		tx_overhead: ["pps", "pps_ratio_vs_raw"],
 		migration: (flows + ["downtime_ms", "wait_unplug_ms", "time_on_synthetic_ms",
 			"time_to_vf_ms", "peer_notify_ms"]),
 		vf_unplug: (flows + ["peer_notify_ms"]),
 		vf_replug: (flows + ["time_to_vf_ms", "time_on_synthetic_ms", "peer_notify_ms"]),
 		vf_link_flap: (flows + ["time_on_synthetic_ms", "peer_notify_ms"]),
 		rx_only_replug: ["lost_to_guest", "max_gap_to_guest_ms"]};
-	# scripts/bench/bench, applies(): raw-vf runs tx_overhead only.
-	def applies($c; $s): $c != "raw-vf" or $s == "tx_overhead";
+	def cost_metrics($c): ["insns_per_packet"] + (if $c == "raw-vf" then [] else ["overhead_vs_raw"] end);
+	# scripts/bench/bench, applies(): raw-vf runs the cost scenarios only.
+	def applies($c; $s): $c != "raw-vf" or ($s | startswith("cost_"));
 	def words: split(" ") | map(select(. != ""));
 	def cells: ($cfgs | words)[] as $c | ($scns | words)[] as $s
-		| select(applies($c; $s)) | (metrics[$s] // [])[] as $m | "\($c) \($s) \($m)";
+		| select(applies($c; $s))
+		| (if $s | startswith("cost_") then cost_metrics($c) else metrics[$s] // [] end)[] as $m
+		| "\($c) \($s) \($m)";
 '
 
 # bench_check_json RESULTS RUNS [SAMPLES]: prints what is wrong with

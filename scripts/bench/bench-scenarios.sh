@@ -4,7 +4,7 @@
 # Each takes the guest's current name and leaves BENCH_GUEST at the name
 # it runs under afterwards (a migration moves it to another QEMU).
 
-BENCH_ALL_SCENARIOS="tx_overhead migration vf_unplug vf_replug vf_link_flap rx_only_replug"
+BENCH_ALL_SCENARIOS="migration vf_unplug vf_replug vf_link_flap rx_only_replug"
 
 # bench_on_vf GUEST: the configuration's master transmits through a VF.
 bench_on_vf() {
@@ -29,25 +29,6 @@ bench_wait_on_vf() {
 		lab_log "$BENCH_CONFIG: guest $1 not on a VF 30 s after $2"
 		return 1
 	}
-}
-
-# tx_overhead: the guest's pktgen sends 64-byte frames to the peer, as fast
-# as it can, through the master (or, for raw-vf, the bare e1000e), by
-# dev_queue_xmit (xmit_mode queue_xmit) as a socket's frames go: pktgen's
-# default hands frames straight to the driver, which the master's own hop
-# to the slave's queue would not, and the ratio would compare two paths.
-bench_tx_overhead() {
-	local g=$1 mac out pps
-	mac=$(ip -n "$LAB_PEER_NS" -br link show eth0 | awk '{print $3}')
-	out=$(lab_guest "$g" "modprobe pktgen && cd /proc/net/pktgen &&
-		echo rem_device_all > kpktgend_0 && echo 'add_device $BENCH_MASTER' > kpktgend_0 &&
-		for c in 'xmit_mode queue_xmit' 'count 30000' 'clone_skb 0' 'pkt_size 64' 'delay 0' \
-			'dst $LAB_PEER_IP4' 'dst_mac $mac' 'udp_dst_min 9' 'udp_dst_max 9'; do
-			echo \"\$c\" > $BENCH_MASTER || exit 1
-		done && echo start > pgctrl && cat $BENCH_MASTER") || true
-	pps=$(sed -n 's/.* \([0-9][0-9]*\)pps .*/\1/p' <<<"$out" | head -n 1)
-	bench_value tx_overhead pps pps "$pps" "pktgen gave no result: $(grep -m1 Result <<<"$out")"
-	BENCH_GUEST=$g
 }
 
 # migration: a live migration to another QEMU under flows both ways, by

@@ -260,6 +260,8 @@ lab_qemu_bin() {
 
 # lab_qemu_launch GUEST NICMODE [QEMU ARGS...]: starts QEMU for GUEST in
 # the host namespace, daemonized, with its taps GUEST-s and GUEST-v.
+# LAB_QEMU_ARGS (split at spaces) goes before QEMU ARGS: make bench's
+# icount flags, for every guest of a configuration.
 lab_qemu_launch() {
 	local g=$1 mode=$2 dir kver qemu
 	shift 2
@@ -273,8 +275,8 @@ lab_qemu_launch() {
 	[ "$mode" = vf ] || lab_tap_add "$g-s"
 	[ "$mode" = virtio ] || { lab_tap_add "$g-v" && lab_vf_port "$g-v"; }
 	LAB_GUESTS+=("$g")
-	# shellcheck disable=SC2046 # word splitting of the NIC arguments is wanted
 	echo "$qemu" >"$dir/qemu-bin"
+	# shellcheck disable=SC2046,SC2086 # word splitting of the NIC and extra arguments is wanted
 	if ! lab_host "$qemu" -name "vfpath-$LAB_ID-$g" \
 		-accel tcg -M q35 -m "$LAB_MEM" -smp 1 \
 		-nodefaults -no-user-config -display none -no-reboot \
@@ -288,6 +290,7 @@ lab_qemu_launch() {
 		-device virtio-serial-pci,id=vser0 \
 		-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0 \
 		$(lab_nic_args "$g" "$mode") \
+		${LAB_QEMU_ARGS:-} \
 		"$@" \
 		-daemonize -pidfile "$dir/qemu.pid" 2>"$dir/qemu.stderr"; then
 		cat "$dir/qemu.stderr" >&2
