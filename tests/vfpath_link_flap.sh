@@ -3,6 +3,7 @@
 # port flaps), then flaps 20 times in 2 s. Traffic continues over virtio-net
 # while the VF is down (the synthetic slave carries both ways, no gap lasts
 # as long as the VF is away), nothing goes into a VF that lost carrier,
+# virtio-net's own link flap costs nothing while the VF carries,
 # a flapping VF never settles (one switch away and one back, however many
 # flaps), and everything ends on the VF.
 source "$(dirname "$0")/lib.sh"
@@ -13,6 +14,7 @@ ALL_TESTS="
 	flap_drop_soon_after_up
 	flap_storm
 	flap_slow_never_settles
+	flap_synthetic_while_on_vf
 	dmesg_clean
 "
 G=vm1
@@ -198,6 +200,33 @@ flap_slow_never_settles() {
 	check_err $? "$RETMSG"
 	lab_guest $G "echo 100 > /sys/class/net/$VFP_MASTER/vfpath/settle_ms"
 	log_test "5 flaps of 0.8 s up, settle_ms 1500: the VF never settles until they stop"
+}
+
+# virtio-net's link goes down 1.5 s and up while the VF carries: the path
+# stays on the VF, the master keeps its carrier, nothing is lost either way.
+flap_synthetic_while_on_vf() {
+	local s0 s1 c0 c1
+	vfp_wait_path $G vf
+	check_err $? "transmit not on the VF before the case"
+	s0=$(vfp_sys $G switches)
+	c0=$(lab_guest $G "cat /sys/class/net/$VFP_MASTER/carrier_changes")
+	vfp_flows_start $G sf 6
+	check_err $? "flows did not start"
+	sleep 1
+	lab_qmp $G set_link '{"name": "net0", "up": false}' sleep 1500 \
+		set_link '{"name": "net0", "up": true}' >/dev/null
+	check_err $? "QMP set_link on virtio-net failed"
+	vfp_flows_wait $G sf
+	check_err $? "flows incomplete"
+	s1=$(vfp_sys $G switches)
+	c1=$(lab_guest $G "cat /sys/class/net/$VFP_MASTER/carrier_changes")
+	[ "$s1" = "$s0" ] && [ "$c1" = "$c0" ]
+	check_err $? "switches $s0 -> $s1, the master's carrier_changes $c0 -> $c1 (want no change)"
+	[ "$LOST_IN" = 0 ] && [ "$LOST_OUT" = 0 ]
+	check_err $? "lost $LOST_IN to / $LOST_OUT from the guest while only virtio-net flapped"
+	vfp_path_is $G vf
+	check_err $? "transmit left the VF"
+	log_test "virtio-net link down 1.5 s while on the VF: nothing lost, no switch"
 }
 
 vfp_boot $G
