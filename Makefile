@@ -11,6 +11,12 @@
 #                   VFPATH_DROPIN=1, if it built, its CRCs match and the kernel
 #                   would load it (scripts/build/sig-guard); make uninstall
 #                   undoes it
+#   make deb        the Debian packages vfpath-dkms, vfpath-dropin-dkms and
+#                   vfpath-tools in build/deb/ (dpkg-buildpackage; installs
+#                   nothing: scripts/build/setup deb installs what it needs)
+#   make tools-install  vfpath-ctl, vfpath-qmp, vfpath-lv-events,
+#                   vfpath-migrate and the guest integration files under
+#                   DESTDIR (PREFIX=/usr)
 #   make dkms-source  copies the module sources to /usr/src/vfpath-VERSION
 #   make dkms-source-dropin  the same for the optional DKMS package
 #                   vfpath-dropin (/usr/src/vfpath-dropin-VERSION)
@@ -100,7 +106,7 @@ ifneq ($(filter-out 0 1,$(VFPATH_DROPIN)),)
 $(error VFPATH_DROPIN must be 0, 1 or unset, not '$(VFPATH_DROPIN)')
 endif
 
-.PHONY: all module tools setup lab-deps kernels check check-all mutate demo bench stress chaos soak style clean help \
+.PHONY: all module tools host-tools tools-install module-boot-install deb setup lab-deps kernels check check-all mutate demo bench stress chaos soak style clean help \
 	install uninstall dkms-source dkms-source-dropin FORCE
 
 all: module tools
@@ -179,21 +185,58 @@ uninstall:
 	-rmdir $(MODDIR) 2>/dev/null
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 
-tools: $(BIN)/vfpath-qmp $(BIN)/flowgen $(BIN)/pagestamp $(BIN)/vcost $(BIN)/vfpath-ctl $(BIN)/vfpath-lv-events
+tools: host-tools $(BIN)/flowgen $(BIN)/pagestamp $(BIN)/vcost
+
+# What vfpath-tools ships (make deb): vfpath-ctl for guests, vfpath-qmp
+# and vfpath-lv-events for vfpath-migrate on hosts.
+host-tools: $(BIN)/vfpath-qmp $(BIN)/vfpath-ctl $(BIN)/vfpath-lv-events
+
+# tools-install: the tools and the guest integration files under DESTDIR
+# (PREFIX /usr): vfpath-migrate finds vfpath-qmp and vfpath-lv-events
+# beside itself.
+PREFIX ?= /usr
+tools-install: host-tools
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BIN)/vfpath-ctl $(BIN)/vfpath-qmp $(BIN)/vfpath-lv-events $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 scripts/host/vfpath-migrate $(DESTDIR)$(PREFIX)/bin/
+	install -D -m 644 scripts/guest/integration/99-vfpath.rules $(DESTDIR)/lib/udev/rules.d/99-vfpath.rules
+	install -D -m 644 scripts/guest/integration/01-vfpath-slave.network \
+		$(DESTDIR)/lib/systemd/network/01-vfpath-slave.network
+
+# module-boot-install: what makes a guest pair at boot, beside the module
+# (the vfpath-dkms package's): modules-load.d, and the initramfs-tools
+# hook that puts vfpath.ko and its udev rules in the initramfs.
+module-boot-install:
+	install -D -m 644 scripts/guest/integration/modules-load.conf $(DESTDIR)/usr/lib/modules-load.d/vfpath.conf
+	install -D -m 755 scripts/guest/integration/initramfs-hook $(DESTDIR)/usr/share/initramfs-tools/hooks/vfpath
+
+# make deb: vfpath-dkms, vfpath-dropin-dkms and vfpath-tools in
+# build/deb/, from a copy of the tree (dpkg-buildpackage writes beside
+# the source); installs nothing: it says what a build lacks.
+DEB_SRC = $(BUILD)/deb/vfpath-$(VERSION)
+deb:
+	@$(TOP)/scripts/build/setup --check deb >&2 || { echo "vfpath: make deb needs the packages above (scripts/build/setup deb installs them)" >&2; exit 1; }
+	@rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	@git -C $(TOP) ls-files -z --cached --others --exclude-standard | \
+		tar -C $(TOP) --null -T - -cf - | tar -C $(DEB_SRC) -xf -
+	@cd $(DEB_SRC) && dpkg-buildpackage -b --no-sign >$(BUILD)/deb/build.log 2>&1 || \
+		{ tail -n 30 $(BUILD)/deb/build.log >&2; echo "vfpath: dpkg-buildpackage failed (build/deb/build.log)" >&2; exit 1; }
+	@rm -rf $(DEB_SRC)
+	@ls $(BUILD)/deb/*.deb
 
 FDB := scripts/host/vfpath-fdb.c scripts/host/vfpath-fdb.h
 $(BIN)/vfpath-qmp: scripts/host/vfpath-qmp.c $(FDB)
 	@mkdir -p $(BIN)
-	$(CC) $(TOOL_CFLAGS) -o $@ $< scripts/host/vfpath-fdb.c -ljson-c -lmnl
+	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $< scripts/host/vfpath-fdb.c -ljson-c -lmnl
 
 $(BIN)/vfpath-ctl: scripts/guest/vfpath-ctl.c failover/vfpath_uapi.h
 	@mkdir -p $(BIN)
-	$(CC) $(TOOL_CFLAGS) -o $@ $< -lmnl
+	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $< -lmnl
 
 # Static: the same binary runs on the host and in the lab guest.
 $(BIN)/vfpath-lv-events: scripts/host/vfpath-lv-events.c $(FDB)
 	@mkdir -p $(BIN)
-	$(CC) $(TOOL_CFLAGS) -o $@ $< scripts/host/vfpath-fdb.c -ljson-c -lmnl -lvirt -lvirt-qemu
+	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $< scripts/host/vfpath-fdb.c -ljson-c -lmnl -lvirt -lvirt-qemu
 
 $(BIN)/flowgen: tests/flowgen/flowgen.c
 	@mkdir -p $(BIN)

@@ -368,7 +368,14 @@ static int vfpath_add_slave(struct net_device *dev, struct net_device *slave,
 				   VFPATH_PATH_SYN : VFPATH_PATH_VF, extack);
 }
 
-/* Context: RTNL (ndo_del_slave, `ip link set DEV nomaster`). */
+/*
+ * Context: RTNL (ndo_del_slave, `ip link set DEV nomaster`). Only a
+ * manual master gives a slave up this way. An auto or STANDBY master
+ * keeps its slaves, as net_failover (which has no ndo_del_slave) does:
+ * systemd-networkd sends IFLA_MASTER=0 for a slave that a .network
+ * matches without naming a master, and would take the pair apart. Such a
+ * master goes with `ip link del`, its slaves released as they were.
+ */
 static int vfpath_del_slave(struct net_device *dev, struct net_device *slave)
 {
 	struct vfpath_master *vm = netdev_priv(dev);
@@ -376,6 +383,13 @@ static int vfpath_del_slave(struct net_device *dev, struct net_device *slave)
 	ASSERT_RTNL();
 	if (vfpath_slave_path(vm, slave) < 0)
 		return -EINVAL;
+	if (vm->auto_created || vm->owner_ref) {
+		net_info_ratelimited("%s: %s stays a slave: %s masters keep their slaves (ip link del %s releases both)\n",
+				     dev->name, slave->name,
+				     vm->auto_created ? "auto" : "STANDBY",
+				     dev->name);
+		return -EOPNOTSUPP;
+	}
 	vfpath_slave_detach(vm, slave, VFPATH_REASON_SLAVE_CHANGE);
 	return 0;
 }

@@ -55,8 +55,15 @@ static void vfpath_pair_create(struct net_device *syn, struct net_device *vf)
 		return;
 	}
 	dev_net_set(dev, dev_net(syn));
+	/*
+	 * The pair's MAC as the master's permanent one (registration copies
+	 * it to perm_addr), as a STANDBY master has it: what matches a NIC
+	 * by MAC (netplan's PermanentMACAddress=, cloud-init, which drops a
+	 * device whose address is stolen) then finds the master too, and
+	 * vfpath's udev rules keep the slaves out of it.
+	 */
 	eth_hw_addr_set(dev, syn->perm_addr);
-	dev->addr_assign_type = NET_ADDR_STOLEN;
+	dev->addr_assign_type = NET_ADDR_PERM;
 	dev->mtu = syn->mtu;
 	vm = netdev_priv(dev);
 	vm->auto_created = true;

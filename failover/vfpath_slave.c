@@ -200,6 +200,21 @@ static int vfpath_slave_take_addr(struct vfpath_master *vm,
 }
 
 /*
+ * Context: RTNL. Tells udev that @slave joined or left a master: a change
+ * event, so that its rules see the slave as it is now. Its add event may
+ * have been handled before the pair formed (the first NIC of a pair
+ * registers alone); vfpath's 99-vfpath.rules mark a slave so that
+ * NetworkManager and systemd-networkd leave it to vfpath. Not for a slave
+ * being unregistered: its remove event follows.
+ */
+static void vfpath_slave_uevent(struct net_device *slave)
+{
+	ASSERT_RTNL();
+	if (slave->reg_state == NETREG_REGISTERED)
+		kobject_uevent(&slave->dev.kobj, KOBJ_CHANGE);
+}
+
+/*
  * Context: RTNL. Attaches @slave as @path of @vm; on failure, @extack says
  * why and nothing is left changed. @keep, if not NULL, is what the slave
  * was before it first joined (a role swap moves it between slots).
@@ -299,6 +314,7 @@ static int __vfpath_slave_attach(struct vfpath_master *vm,
 	vfpath_sync_features(vm);
 	netdev_info(dev, "slave %s joined as %s\n", slave->name,
 		    vfpath_path_name(path));
+	vfpath_slave_uevent(slave);
 	if (path == VFPATH_PATH_VF)
 		vfpath_vf_changed(vm, VFPATH_REASON_SLAVE_CHANGE);
 	else
@@ -407,6 +423,7 @@ static void __vfpath_slave_detach(struct vfpath_master *vm,
 		vfpath_slave_restore(slave, &vm->orig[path]);
 	netdev_info(dev, "slave %s left (%s)\n", slave->name,
 		    vfpath_path_name(path));
+	vfpath_slave_uevent(slave);
 	dev_put(slave);
 }
 

@@ -4,7 +4,10 @@
 # changed on the master, both slaves take it, or, for a STANDBY master,
 # the change is refused as net_failover refuses it. Broadcasts, flooded
 # by the host to both taps, are delivered once (from the transmitting
-# path). A slave released with `ip link set nomaster` gets back its MTU,
+# path). An auto or STANDBY master keeps its slaves against `ip link set
+# nomaster` (IFLA_MASTER=0, which systemd-networkd sends), as
+# net_failover does; deleting it releases both. A slave released from a
+# manual master with `ip link set nomaster` gets back its MTU,
 # its MAC, its down state, no address the master gave it, and IPv6
 # configures it again when it comes up. While enslaved, neither slave has
 # an IPv6 address, also after it goes down and up again (IFF_SLAVE keeps
@@ -16,6 +19,8 @@ ALL_TESTS="
 	ss_no_addrconf_on_slaves
 	ss_mac_change
 	ss_broadcast_once
+	ss_keeps_slaves
+	ss_deleted_releases
 	ss_release_restores
 	ss_manual_master_current_mac
 	dmesg_clean
@@ -113,10 +118,55 @@ ss_broadcast_once() {
 	log_test "broadcasts flooded to both taps are delivered once, on either path"
 }
 
+# is_slave_of DEV MASTER: DEV's upper is MASTER.
+is_slave_of() { lab_guest $G "[ \"\$(basename \"\$(readlink /sys/class/net/$1/master)\")\" = $2 ]"; }
+
+# systemd-networkd sends IFLA_MASTER=0 for a slave that a .network of its
+# own matches (netplan's match by MAC matches both slaves): an auto or
+# STANDBY master must keep its pair, as net_failover (no ndo_del_slave)
+# keeps its own.
+ss_keeps_slaves() {
+	local change0 s
+	change0=$(vfp_sys $G switches_slave_change)
+	for s in "$VF" "$SYN"; do
+		! lab_guest $G "ip link set $s nomaster 2>/dev/null"
+		check_err $? "ip link set $s nomaster succeeded on the $VFP_PAIRING master"
+		is_slave_of "$s" "$M"
+		check_err $? "$s is no longer a slave of $M"
+	done
+	[ "$(vfp_sys $G switches_slave_change)" = "$change0" ]
+	check_err $? "slave_change counted $change0 -> $(vfp_sys $G switches_slave_change)"
+	vfp_path_is $G vf && peer_ping
+	check_err $? "after the refused nomaster the VF does not carry"
+	lab_guest $G "dmesg | grep -q '$VF stays a slave'"
+	check_err $? "no message says why nomaster was refused"
+	log_test "the $VFP_PAIRING master keeps its slaves against nomaster (IFLA_MASTER=0)"
+}
+
+# Deleting the auto or STANDBY master releases both slaves as they were;
+# the cases after this one run on a manual master of the same name, with
+# the same slaves, which nomaster releases.
+ss_deleted_releases() {
+	lab_guest $G "ip link del $M"
+	check_err $? "ip link del $M failed"
+	! is_slave_of "$VF" "$M" && ! is_slave_of "$SYN" "$M" &&
+		! lab_guest $G "ip link show $VF | grep -q SLAVE; ip link show $SYN | grep -q SLAVE"
+	check_err $? "a slave of the deleted master still is one"
+	[ "$(mtu_of "$VF")" = "$VF_MTU" ] && [ "$(mac_of "$VF")" = "$VF_MAC" ]
+	check_err $? "released VF: MTU $(mtu_of "$VF") (was $VF_MTU), MAC $(mac_of "$VF") (was $VF_MAC)"
+	lab_guest $G "ip link add $M type vfpath && ip link set $SYN master $M &&
+		ip link set $VF master $M"
+	check_err $? "the manual master $M over $SYN and $VF not made"
+	vfp_master_up $G && vfp_wait_path $G vf
+	check_err $? "the manual master does not carry on the VF"
+	log_test "deleting the $VFP_PAIRING master releases both slaves as they were"
+}
+
 ss_release_restores() {
 	local unreg0 change0 ll
-	# A MAC of the master's own (auto pairing) makes the VF's given-back
-	# MAC differ from the master's, so their link-locals differ too.
+	# A MAC of the master's own makes the VF's given-back MAC differ
+	# from the master's, so their link-locals differ too. Not over a
+	# STANDBY virtio-net: virtio_net refuses its MAC changes.
 	[ "$VFP_PAIRING" = standby ] || lab_guest $G "ip link set $M address $NEWMAC"
 	lab_guest $G "ip link set $M mtu 1400 && ip maddr add $MCAST dev $M"
 	check_err $? "MTU or multicast address on the master failed"

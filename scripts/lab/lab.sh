@@ -108,6 +108,36 @@ lab_kernel_image() {
 	if lab_debug_kernel; then echo "$(lab_img "$1")/bzImage-$1"; else echo "$(lab_img "$1")/vmlinux-$1"; fi
 }
 
+# LAB_GUEST_IMAGE: a directory of scripts/build/guest-image (a Debian root
+# filesystem with systemd, its own kernel and initrd): the guests launched
+# while it is set boot that instead of the busybox initramfs, from a
+# virtio disk, with LAB_IMAGE_MEM MB (default 1024: systemd,
+# NetworkManager, cloud-init). The disk is a qcow2 overlay of the image
+# in the guest's directory: the image never changes, what the guest
+# writes (a package it installs) survives its reboots, and a migration's
+# destination opens the same overlay (shared storage, as a host's would).
+# lab_boot_args KVER GUEST: QEMU's kernel, initrd and disk arguments.
+lab_boot_args() {
+	local img=${LAB_GUEST_IMAGE:-} disk
+	if [ -z "$img" ]; then
+		echo "-kernel $(lab_kernel_image "$1") -initrd $(lab_img "$1")/initramfs.cpio -no-reboot"
+		return
+	fi
+	[ -s "$img/rootfs.img" ] || lab_die "no guest image in '$img' (scripts/build/guest-image)"
+	disk=${LAB_GUEST_DISK:-$(lab_guest_dir "$2")/disk.qcow2}
+	[ -e "$disk" ] || qemu-img create -q -f qcow2 -b "$img/rootfs.img" -F raw "$disk" >&2 ||
+		lab_die "no overlay $disk of $img/rootfs.img"
+	echo "$disk" >"$(lab_guest_dir "$2")/disk"
+	echo "-kernel $img/vmlinux -initrd $img/initrd.img"
+	echo "-drive file=$disk,if=virtio,format=qcow2,cache=unsafe"
+}
+# lab_boot_append: the kernel's command line.
+lab_boot_append() {
+	local base="console=ttyS0 panic=-1 quiet"
+	[ -z "${LAB_GUEST_IMAGE:-}" ] || base="root=/dev/vda rw $base"
+	echo "$base ${LAB_DEBUG_APPEND:+$LAB_DEBUG_APPEND }${LAB_APPEND:-}"
+}
+
 # lab_init: names this lab instance and makes its state directory.
 lab_init() {
 	[ -z "$LAB_ID" ] || return 0
@@ -263,26 +293,27 @@ lab_qemu_bin() {
 # LAB_QEMU_ARGS (split at spaces) goes before QEMU ARGS: make bench's
 # icount flags, for every guest of a configuration.
 lab_qemu_launch() {
-	local g=$1 mode=$2 dir kver qemu
+	local g=$1 mode=$2 dir kver qemu mem=$LAB_MEM
 	shift 2
 	qemu=$(lab_qemu_bin)
+	[ -z "${LAB_GUEST_IMAGE:-}" ] || mem=${LAB_IMAGE_MEM:-1024}
 	[ ${#g} -le 8 ] || lab_die "guest name '$g' longer than 8 characters"
 	[ -n "$LAB_HOST_NS" ] || lab_die "lab_net_up first"
 	dir=$(lab_guest_dir "$g")
 	mkdir -p "$dir"
 	echo "$mode" >"$dir/nicmode"
 	kver=$(lab_kernel_version)
+	[ -z "${LAB_GUEST_IMAGE:-}" ] || echo "$LAB_GUEST_IMAGE" >"$dir/image"
 	[ "$mode" = vf ] || lab_tap_add "$g-s"
 	[ "$mode" = virtio ] || { lab_tap_add "$g-v" && lab_vf_port "$g-v"; }
 	LAB_GUESTS+=("$g")
 	echo "$qemu" >"$dir/qemu-bin"
 	# shellcheck disable=SC2046,SC2086 # word splitting of the NIC and extra arguments is wanted
 	if ! lab_host "$qemu" -name "vfpath-$LAB_ID-$g" \
-		-accel tcg -M q35 -m "$LAB_MEM" -smp 1 \
-		-nodefaults -no-user-config -display none -no-reboot \
-		-kernel "$(lab_kernel_image "$kver")" \
-		-initrd "$(lab_img "$kver")/initramfs.cpio" \
-		-append "console=ttyS0 panic=-1 quiet ${LAB_DEBUG_APPEND:+$LAB_DEBUG_APPEND }${LAB_APPEND:-}" \
+		-accel tcg -M q35 -m "$mem" -smp 1 \
+		-nodefaults -no-user-config -display none \
+		$(lab_boot_args "$kver" "$g") \
+		-append "$(lab_boot_append)" \
 		-serial "file:$dir/serial.log" \
 		-qmp "unix:$dir/qmp.sock,server=on,wait=off" \
 		-qmp "unix:$dir/qmp-events.sock,server=on,wait=off" \
@@ -326,7 +357,8 @@ lab_guest_incoming() {
 	mode=$(cat "$(lab_guest_dir "$src")/nicmode")
 	[ "$mode" = failover ] || mode=vf-later
 	# The same QEMU binary as the source, whatever QEMU says now.
-	LAB_QEMU_PATH=$(cat "$(lab_guest_dir "$src")/qemu-bin") lab_qemu_launch "$dst" "$mode" \
+	LAB_QEMU_PATH=$(cat "$(lab_guest_dir "$src")/qemu-bin") \
+		LAB_GUEST_DISK=$(cat "$(lab_guest_dir "$src")/disk" 2>/dev/null) lab_qemu_launch "$dst" "$mode" \
 		-incoming "unix:$(lab_guest_dir "$dst")/migrate.sock" "$@"
 	lab_busywait 10000 test -S "$(lab_guest_dir "$dst")/qmp.sock" ||
 		lab_die "QEMU for '$dst' has no QMP socket"
@@ -726,7 +758,8 @@ lab_cleanup() {
 	if [ -n "${LAB_KEEP_LOGS:-}" ] && [ -d "$LAB_DIR" ]; then
 		mkdir -p "$LAB_KEEP_LOGS"
 		cp -r "$LAB_DIR"/. "$LAB_KEEP_LOGS"/ 2>/dev/null || true
-		find "$LAB_KEEP_LOGS" -name '*.sock' -delete 2>/dev/null || true
+		# Sockets mean nothing there; a real guest's disk overlay is large.
+		find "$LAB_KEEP_LOGS" \( -name '*.sock' -o -name '*.qcow2' \) -delete 2>/dev/null || true
 	fi
 	rm -rf "$LAB_DIR"
 	LAB_ID=""
