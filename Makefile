@@ -233,11 +233,12 @@ $(BIN)/vfpath-ctl: scripts/guest/vfpath-ctl.c failover/vfpath_uapi.h
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $< -lmnl
 
-# Static: the same binary runs on the host and in the lab guest.
+# libvirt's client: on hosts only (vfpath-migrate's libvirt back-end).
 $(BIN)/vfpath-lv-events: scripts/host/vfpath-lv-events.c $(FDB)
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $< scripts/host/vfpath-fdb.c -ljson-c -lmnl -lvirt -lvirt-qemu
 
+# Static: the same binary runs on the host and in the lab guest.
 $(BIN)/flowgen: tests/flowgen/flowgen.c
 	@mkdir -p $(BIN)
 	$(CC) $(TOOL_CFLAGS) -static -o $@ $<

@@ -1,42 +1,50 @@
 #!/usr/bin/env bash
 # vfpath in a real guest: the Debian 12 image of scripts/build/guest-image
 # (systemd, udev, systemd-networkd with netplan, NetworkManager,
-# cloud-init), vfpath installed in it from `make deb`'s packages with apt,
-# as a user would (DKMS builds the module in the guest), then a reboot
-# with cloud-init's NoCloud seed writing the network config, matched by
-# MAC, with DHCP from the peer's dnsmasq. Then: the lease is on the
-# master alone, the slaves stay enslaved with no address and no network
-# manager of their own; pings from the peer survive a VF unplug and
-# re-plug; a second reboot comes back the same.
+# cloud-init). vfpath is installed in it once, from `make deb`'s packages
+# with apt, as a user would (DKMS builds the modules in the guest, the
+# initramfs gets them); then each configuration of RG_VARIANTS boots a
+# copy of that disk for cloud-init's first boot: its NoCloud seed writes
+# the network config, the NIC matched by MAC, and the peer's dnsmasq
+# answers DHCP. In each: the lease is on the master alone, the slaves stay
+# enslaved with no address and no network manager of their own, pings
+# from the peer survive a VF unplug and re-plug, and a reboot comes back
+# the same.
 #
-# REAL_NM=networkd (default: netplan's networkd renderer, NetworkManager
-# masked) or nm (NetworkManager's own "Wired connection", networkd and
-# cloud-init's network config off). VFP_PAIRING=auto or standby.
+# RG_VARIANTS: MANAGER:PAIRING words. MANAGER networkd (cloud-init writes
+# netplan for networkd; NetworkManager masked) or nm (NetworkManager's
+# own "Wired connection"; networkd masked, cloud-init's network config
+# disabled); PAIRING auto or standby (QEMU failover=on, the drop-in).
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/../scripts/lab/lab-image.sh"
 
-REAL_NM=${REAL_NM:-networkd}
-case "$REAL_NM" in
-networkd | nm) ;;
-*) echo "REAL_NM must be networkd or nm, not '$REAL_NM'" >&2; exit 1 ;;
-esac
-[ "$REAL_NM" = networkd ] || TEST_NAME+="-$REAL_NM"
+RG_VARIANTS=${RG_VARIANTS:-"networkd:auto networkd:standby"}
+for v in $RG_VARIANTS; do
+	case "$v" in
+	networkd:auto | networkd:standby | nm:auto | nm:standby) ;;
+	*) echo "RG_VARIANTS: '$v' is not networkd|nm:auto|standby" >&2; exit 1 ;;
+	esac
+done
 
-ALL_TESTS="
-	rg_boot
-	rg_install
-	rg_configured_boot
-	rg_lease_on_master
-	rg_unplug_replug
-	rg_reboot_same
-	rg_dmesg_clean
-"
+ALL_TESTS="rg_boot rg_install rg_variants"
 G=vm1
-M=$VFP_MASTER
+M=""
 SEED=""
+INSTALLED=""
+RG_NM="" RG_PAIRING=""
 
-# rg_nicmode: the lab's NIC mode for VFP_PAIRING.
-rg_nicmode() { if [ "$VFP_PAIRING" = standby ]; then echo failover; else echo auto; fi; }
+# rg_nicmode: the lab's NIC mode for RG_PAIRING.
+rg_nicmode() { if [ "$RG_PAIRING" = standby ]; then echo failover; else echo auto; fi; }
+
+# rg_append: the kernel command line that picks RG_NM's network manager
+# (one installed disk serves every variant).
+rg_append() {
+	if [ "$RG_NM" = networkd ]; then
+		echo "systemd.mask=NetworkManager.service systemd.wants=systemd-networkd.service"
+	else
+		echo "systemd.mask=systemd-networkd.service systemd.mask=systemd-networkd.socket network-config=disabled"
+	fi
+}
 
 # rg_seed DIR: cloud-init's NoCloud seed (a fresh instance-id per run)
 # and the packages. network-config, as a cloud writes it: the NIC by its
@@ -55,8 +63,8 @@ ethernets:
       macaddress: "$LAB_GUEST_MAC"
     dhcp4: true
 EOF
-	cp "$LAB_BUILD"/deb/vfpath-dkms_*.deb "$LAB_BUILD"/deb/vfpath-tools_*.deb "$d/debs/"
-	[ "$VFP_PAIRING" != standby ] || cp "$LAB_BUILD"/deb/vfpath-dropin-dkms_*.deb "$d/debs/"
+	cp "$LAB_BUILD"/deb/vfpath-dkms_*.deb "$LAB_BUILD"/deb/vfpath-tools_*.deb \
+		"$LAB_BUILD"/deb/vfpath-dropin-dkms_*.deb "$d/debs/"
 }
 
 rg_boot() {
@@ -69,50 +77,46 @@ rg_boot() {
 	rg_seed "$LAB_DIR/seed"
 	SEED=$LAB_DIR/seed.img
 	lab_seed_disk "$SEED" "$LAB_DIR/seed"
-	lab_image_boot $G "$(rg_nicmode)" "$SEED"
+	lab_image_boot $G virtio "$SEED"
 	check_err $? "the image did not boot to a running systemd"
 	log_info "boot: $(lab_guest_boot_ms $G) ms to the agent; $(cat "$(lab_guest_dir $G)/systemd_ms" 2>/dev/null)"
-	log_test "the Debian image boots under systemd ($(rg_nicmode) NICs)"
+	log_test "the Debian image boots under systemd"
 }
 
 # The packages from the seed disk, with apt, as a user installs them;
-# the network managers set up as REAL_NM says; cloud-init on for the next
-# boot (its first).
+# cloud-init on for the next boot (its first), then the guest powered
+# off: its disk is what every variant starts from.
 rg_install() {
 	local out rc=0 kver
 	kver=$(cat "$LAB_GUEST_IMAGE/kver")
 	out=$(LAB_EXEC_TIMEOUT_MS=900000 lab_guest $G "mkdir -p /mnt/seed && mount -o ro LABEL=CIDATA /mnt/seed &&
 		cp /mnt/seed/debs/*.deb /tmp/ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/*.deb 2>&1 | tail -n 5 &&
-		dkms status vfpath -k $kver" 2>&1) || rc=$?
+		dkms status -k $kver" 2>&1) || rc=$?
 	check_err $rc "apt-get install of the packages failed: $(tail -n 5 <<<"$out" | paste -sd ' ')"
-	grep -q "vfpath/.*$kver.*installed" <<<"$out"
-	check_err $? "dkms did not install vfpath for $kver: $(tail -n 2 <<<"$out" | paste -sd ' ')"
+	grep -q "^vfpath/.*$kver.*installed" <<<"$out" && grep -q "^vfpath-dropin/.*$kver.*installed" <<<"$out"
+	check_err $? "dkms did not install vfpath and vfpath-dropin for $kver: $(tail -n 2 <<<"$out" | paste -sd ' ')"
 	lab_guest $G "lsinitramfs /boot/initrd.img-$kver | grep -q 'vfpath.ko' &&
+		lsinitramfs /boot/initrd.img-$kver | grep -q 'updates/dkms/net_failover.ko' &&
 		lsinitramfs /boot/initrd.img-$kver | grep -q '99-vfpath.rules'"
-	check_err $? "the initramfs has no vfpath.ko or 99-vfpath.rules"
-	if [ "$REAL_NM" = networkd ]; then
-		lab_guest $G "systemctl disable -q NetworkManager.service && systemctl mask -q NetworkManager.service &&
-			systemctl enable -q systemd-networkd.service &&
-			printf 'system_info:\n  network:\n    renderers: [netplan]\n' >/etc/cloud/cloud.cfg.d/90-vfpath-lab.cfg"
-	else
-		lab_guest $G "systemctl disable -q systemd-networkd.service systemd-networkd.socket &&
-			systemctl mask -q systemd-networkd.service &&
-			printf 'network:\n  config: disabled\n' >/etc/cloud/cloud.cfg.d/90-vfpath-lab.cfg"
-	fi
-	check_err $? "setting up $REAL_NM failed"
-	lab_guest $G "rm -f /etc/cloud/cloud-init.disabled"
-	log_test "vfpath-dkms and vfpath-tools installed with apt: DKMS built vfpath.ko, initramfs has it"
+	check_err $? "the initramfs lacks vfpath.ko, the drop-in or 99-vfpath.rules"
+	# cloud-init's first boot is each variant's.
+	lab_guest $G "rm -f /etc/cloud/cloud-init.disabled && sync"
+	check_err $? "cloud-init not enabled"
+	lab_guest $G "(sleep 1; systemctl poweroff) >/dev/null 2>&1 &"
+	busywait 120000 eval '! kill -0 "$(cat "$(lab_guest_dir $G)/qemu.pid" 2>/dev/null)" 2>/dev/null'
+	check_err $? "the guest did not power off"
+	INSTALLED=$(cat "$(lab_guest_dir $G)/disk")
+	log_test "vfpath-dkms, -dropin-dkms, -tools installed with apt: DKMS built both, initramfs has them"
 }
 
-rg_configured_boot() {
-	# The leases from here on are the configured boot's.
+# rg_variant_boot: guest G boots the installed disk (an overlay of it)
+# as RG_NM and RG_PAIRING say: cloud-init's first boot.
+rg_variant_boot() {
 	DHCP_LOG_FROM=$(($(wc -l <"$LAB_DIR/dhcp.log" 2>/dev/null || echo 0) + 1))
-	lab_image_reboot $G
-	check_err $? "the guest did not come back from its reboot"
-	busywait 120000 lab_guest $G "cloud-init status 2>/dev/null | grep -q 'status: done'"
-	check_err $? "cloud-init did not finish: $(lab_guest $G 'cloud-init status --long 2>&1 | tail -n 3' | paste -sd ' ')"
-	log_info "reboot: $(cat "$(lab_guest_dir $G)/systemd_ms" 2>/dev/null)"
-	log_test "rebooted with vfpath, cloud-init done ($REAL_NM)"
+	LAB_GUEST_BASE=$INSTALLED LAB_APPEND=$(rg_append) lab_image_boot "$G" "$(rg_nicmode)" "$SEED" ||
+		return 1
+	busywait 180000 lab_guest $G "cloud-init status 2>/dev/null | grep -q 'status: done'" ||
+		{ lab_log "cloud-init: $(lab_guest $G 'cloud-init status --long 2>&1 | tail -n 3' | paste -sd ' ')"; return 1; }
 }
 
 # global_addrs DEV: DEV's global IPv4 and IPv6 addresses.
@@ -139,7 +143,7 @@ rg_lease_on_master() {
 		[ -z "$(global_addrs "$s")" ]
 		check_err $? "slave $s has global addresses: $(global_addrs "$s")"
 	done
-	if [ "$REAL_NM" = networkd ]; then
+	if [ "$RG_NM" = networkd ]; then
 		for s in $lowers; do
 			lab_guest $G "networkctl status $s 2>/dev/null | grep -q 'State: .*unmanaged'"
 			check_err $? "networkd manages slave $s: $(lab_guest $G "networkctl list --no-legend" | paste -sd ';')"
@@ -155,7 +159,7 @@ rg_lease_on_master() {
 	ip netns exec "$LAB_PEER_NS" ping -c 3 -i 0.2 -W 2 "$LAB_GUEST_IP4" >/dev/null
 	check_err $? "the peer does not reach the guest at $LAB_GUEST_IP4"
 	log_info "DHCPACKs since the configured boot (count, MAC): $(lab_dhcp_clients "${DHCP_LOG_FROM:-1}" | paste -sd ' ')"
-	log_test "the DHCP lease is on $M alone; the slaves ($lowers) unconfigured, enslaved"
+	log_test "$RG_NM:$RG_PAIRING: the DHCP lease is on $M alone; the slaves ($lowers) unconfigured, enslaved"
 }
 
 # ping_across CMD...: 300 pings at 50/s from the peer while CMD runs;
@@ -180,23 +184,42 @@ rg_unplug_replug() {
 	[ -n "$(global_addrs "$M" | grep -o "$LAB_GUEST_IP4")" ]
 	check_err $? "the lease left $M"
 	log_info "pings answered: $got of 300"
-	log_test "pings survive the VF's unplug and re-plug; the lease stays on $M"
+	log_test "$RG_NM:$RG_PAIRING: pings survive the VF's unplug and re-plug; the lease stays on $M"
 }
 
 rg_reboot_same() {
 	local before after
 	before=$(lab_guest $G "ip -br link | awk '{ print \$1 }' | sort | xargs")
 	lab_image_reboot $G
-	check_err $? "the guest did not come back from its second reboot"
+	check_err $? "the guest did not come back from its reboot"
 	after=$(lab_guest $G "ip -br link | awk '{ print \$1 }' | sort | xargs")
 	[ "$before" = "$after" ]
 	check_err $? "names changed across the reboot: '$before' -> '$after'"
 	busywait 60000 eval '[ -n "$(global_addrs "$M" | grep -o "$LAB_GUEST_IP4")" ]'
-	check_err $? "no lease on $M after the second reboot"
-	log_test "a second reboot comes back the same: names ($after), lease on $M"
+	check_err $? "no lease on $M after the reboot"
+	log_test "$RG_NM:$RG_PAIRING: a reboot comes back the same: names ($after), lease on $M"
 }
 
-rg_dmesg_clean() { dmesg_clean; }
+# rg_variants: each of RG_VARIANTS on its own guest, one after the other.
+rg_variants() {
+	local v n=0
+	[ -n "$INSTALLED" ] || { log_skip "the variants" "no installed disk (rg_install failed)"; return; }
+	for v in $RG_VARIANTS; do
+		RG_NM=${v%%:*} RG_PAIRING=${v##*:}
+		n=$((n + 1))
+		G=v$n
+		M=""
+		rg_variant_boot
+		check_err $? "$v: the installed guest did not boot with cloud-init done"
+		log_info "$v: $(cat "$(lab_guest_dir $G)/systemd_ms" 2>/dev/null)"
+		log_test "$v: booted with vfpath, cloud-init done"
+		rg_lease_on_master
+		rg_unplug_replug
+		rg_reboot_same
+		dmesg_clean
+		lab_guest_stop $G
+	done
+}
 
 run_all_tests
 exit $EXIT_STATUS

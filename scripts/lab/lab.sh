@@ -125,6 +125,12 @@ lab_boot_args() {
 	fi
 	[ -s "$img/rootfs.img" ] || lab_die "no guest image in '$img' (scripts/build/guest-image)"
 	disk=${LAB_GUEST_DISK:-$(lab_guest_dir "$2")/disk.qcow2}
+	# LAB_GUEST_BASE: a qcow2 (a guest's disk after an install) to start
+	# from instead of the image itself.
+	if [ ! -e "$disk" ] && [ -n "${LAB_GUEST_BASE:-}" ]; then
+		qemu-img create -q -f qcow2 -b "$LAB_GUEST_BASE" -F qcow2 "$disk" >&2 ||
+			lab_die "no overlay $disk of $LAB_GUEST_BASE"
+	fi
 	[ -e "$disk" ] || qemu-img create -q -f qcow2 -b "$img/rootfs.img" -F raw "$disk" >&2 ||
 		lab_die "no overlay $disk of $img/rootfs.img"
 	echo "$disk" >"$(lab_guest_dir "$2")/disk"
