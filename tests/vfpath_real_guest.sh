@@ -158,7 +158,7 @@ rg_lease_on_master() {
 	check_err $? "a DHCP client runs for a slave: $(lab_guest $G 'pgrep -a dhclient')"
 	ip netns exec "$LAB_PEER_NS" ping -c 3 -i 0.2 -W 2 "$LAB_GUEST_IP4" >/dev/null
 	check_err $? "the peer does not reach the guest at $LAB_GUEST_IP4"
-	log_info "DHCPACKs since the configured boot (count, MAC): $(lab_dhcp_clients "${DHCP_LOG_FROM:-1}" | paste -sd ' ')"
+	log_info "DHCPACKs since this variant booted (count, MAC): $(lab_dhcp_clients "${DHCP_LOG_FROM:-1}" | paste -sd ' ')"
 	log_test "$RG_NM:$RG_PAIRING: the DHCP lease is on $M alone; the slaves ($lowers) unconfigured, enslaved"
 }
 

@@ -118,7 +118,7 @@ lab_kernel_image() {
 # destination opens the same overlay (shared storage, as a host's would).
 # lab_boot_args KVER GUEST: QEMU's kernel, initrd and disk arguments.
 lab_boot_args() {
-	local img=${LAB_GUEST_IMAGE:-} disk
+	local img=${LAB_GUEST_IMAGE:-} disk base fmt=raw
 	if [ -z "$img" ]; then
 		echo "-kernel $(lab_kernel_image "$1") -initrd $(lab_img "$1")/initramfs.cpio -no-reboot"
 		return
@@ -127,12 +127,10 @@ lab_boot_args() {
 	disk=${LAB_GUEST_DISK:-$(lab_guest_dir "$2")/disk.qcow2}
 	# LAB_GUEST_BASE: a qcow2 (a guest's disk after an install) to start
 	# from instead of the image itself.
-	if [ ! -e "$disk" ] && [ -n "${LAB_GUEST_BASE:-}" ]; then
-		qemu-img create -q -f qcow2 -b "$LAB_GUEST_BASE" -F qcow2 "$disk" >&2 ||
-			lab_die "no overlay $disk of $LAB_GUEST_BASE"
-	fi
-	[ -e "$disk" ] || qemu-img create -q -f qcow2 -b "$img/rootfs.img" -F raw "$disk" >&2 ||
-		lab_die "no overlay $disk of $img/rootfs.img"
+	base=$img/rootfs.img
+	[ -z "${LAB_GUEST_BASE:-}" ] || { base=$LAB_GUEST_BASE; fmt=qcow2; }
+	[ -e "$disk" ] || qemu-img create -q -f qcow2 -b "$base" -F "$fmt" "$disk" >&2 ||
+		lab_die "no overlay $disk of $base"
 	echo "$disk" >"$(lab_guest_dir "$2")/disk"
 	echo "-kernel $img/vmlinux -initrd $img/initrd.img"
 	echo "-drive file=$disk,if=virtio,format=qcow2,cache=unsafe"
@@ -309,7 +307,6 @@ lab_qemu_launch() {
 	mkdir -p "$dir"
 	echo "$mode" >"$dir/nicmode"
 	kver=$(lab_kernel_version)
-	[ -z "${LAB_GUEST_IMAGE:-}" ] || echo "$LAB_GUEST_IMAGE" >"$dir/image"
 	[ "$mode" = vf ] || lab_tap_add "$g-s"
 	[ "$mode" = virtio ] || { lab_tap_add "$g-v" && lab_vf_port "$g-v"; }
 	LAB_GUESTS+=("$g")
